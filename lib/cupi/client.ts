@@ -1,0 +1,327 @@
+import { redactSecrets, type SecretValue } from "../secrets/secret-value.ts";
+import { parseErrorBody } from "./body.ts";
+import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
+import {
+  parseAuthenticationRule,
+  parseCredential,
+  parseUser,
+  parseUserList,
+  parseVersion,
+  UnexpectedBodyError,
+} from "./entities.ts";
+import { CupiError, kindForStatus, RETRIED_IN_CALL } from "./errors.ts";
+import { requireAlias, requireObjectId, UnsafeIdentifierError, vmrestPath } from "./identifiers.ts";
+import { type ConcurrencyLimiter, limiterForOrigin } from "./limiter.ts";
+import { DEFAULT_RETRY, type RetryOptions, retryWithBackoff } from "./retry.ts";
+import { DEFAULT_SESSION_TTL_MS, SessionCookies } from "./session-cookies.ts";
+import { type CupiHttpRequest, CupiTransport, type CupiTransportOptions } from "./transport.ts";
+import type {
+  AuthenticationRule,
+  CredentialKind,
+  CredentialState,
+  CredentialUpdate,
+  CupiAccount,
+  CupiUser,
+} from "./types.ts";
+
+export interface CupiClientOptions extends Omit<CupiTransportOptions, "connections"> {
+  readonly account: CupiAccount;
+  /**
+   * Requests in flight at once to this host, for the whole process. Default 2: CUC serves only 5
+   * at once, shared with administrators in its web pages.
+   */
+  readonly maxInFlight?: number;
+  readonly retry?: RetryOptions;
+  /** Deadline for a call whose caller passes none. Default 30 s. */
+  readonly defaultCallTimeoutMs?: number;
+  /** How long CUC's session cookies are replayed. Default 60 s, as Cisco's own SDK does. */
+  readonly sessionTtlMs?: number;
+  /** The representation asked for; both are understood whatever the server sends. Default xml. */
+  readonly responseFormat?: "xml" | "json";
+}
+
+export const DEFAULT_MAX_IN_FLIGHT = 2;
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+export interface CallOptions {
+  /** Epoch milliseconds by which the call must be over, retries included (e.g. Lambda's end). */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+interface Exchange {
+  readonly operation: string;
+  readonly request: Omit<CupiHttpRequest, "headers"> & { readonly contentType?: string };
+  /** Values sent in this request that must never come back out in an error. */
+  readonly secrets?: readonly SecretValue[];
+}
+
+/**
+ * A client for the parts of CUPI that credential resets need. Every call is bounded by a deadline,
+ * retried with full-jitter backoff when CUC is busy or unreachable, and throttled with all other
+ * clients of the same host in this process.
+ */
+export class CupiClient {
+  readonly #transport: CupiTransport;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #cookies: SessionCookies;
+  readonly #retry: Required<RetryOptions>;
+  readonly #defaultCallTimeoutMs: number;
+  readonly #accept: string;
+  #username: string;
+  #password: SecretValue;
+  #authorization: string;
+
+  constructor(options: CupiClientOptions) {
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.#transport = new CupiTransport({ ...options, connections: maxInFlight });
+    this.#limiter = limiterForOrigin(this.#transport.origin, maxInFlight);
+    this.#cookies = new SessionCookies(options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#defaultCallTimeoutMs = options.defaultCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.#accept = options.responseFormat === "json" ? "application/json" : "application/xml";
+    this.#username = options.account.username;
+    this.#password = options.account.password;
+    this.#authorization = basicAuthorization(options.account);
+  }
+
+  get origin(): string {
+    return this.#transport.origin;
+  }
+
+  /** The process-wide limiter for this host (for metrics: in flight, peak, queued). */
+  get limiter(): ConcurrencyLimiter {
+    return this.#limiter;
+  }
+
+  /** Switches to a refreshed service account (after a 401) and drops the old session. */
+  updateAccount(account: CupiAccount): void {
+    this.#username = account.username;
+    this.#password = account.password;
+    this.#authorization = basicAuthorization(account);
+    this.#cookies.clear();
+  }
+
+  /** Health and authentication check: `GET /vmrest/version`. */
+  async version(call?: CallOptions): Promise<string> {
+    const body = await this.#call(
+      { operation: "version", request: { method: "GET", path: vmrestPath("version") } },
+      call,
+    );
+    return this.#parse("version", () => parseVersion(body));
+  }
+
+  /** The one user whose alias is exactly `alias` (case-insensitive, as CUC compares aliases). */
+  async findUserByAlias(alias: string, call?: CallOptions): Promise<CupiUser> {
+    const operation = "findUserByAlias";
+    const safeAlias = guard(operation, () => requireAlias(alias));
+    const query = encodeURIComponent(`(alias is ${safeAlias})`);
+    const body = await this.#call(
+      { operation, request: { method: "GET", path: `${vmrestPath("users")}?query=${query}` } },
+      call,
+    );
+    const { users } = this.#parse(operation, () => parseUserList(body));
+    const matches = users.filter((user) => user.alias.toLowerCase() === safeAlias.toLowerCase());
+    if (matches.length === 0) {
+      throw new CupiError("no user has this alias", { kind: "not-found", operation });
+    }
+    if (matches.length > 1) {
+      throw new CupiError(`${matches.length} users match this alias exactly`, {
+        kind: "ambiguous",
+        operation,
+      });
+    }
+    return matches[0] as CupiUser;
+  }
+
+  async getUser(objectId: string, call?: CallOptions): Promise<CupiUser> {
+    const operation = "getUser";
+    const id = guard(operation, () => requireObjectId(objectId));
+    const body = await this.#call(
+      { operation, request: { method: "GET", path: vmrestPath("users", id) } },
+      call,
+    );
+    return this.#parse(operation, () => parseUser(body));
+  }
+
+  async getCredential(
+    objectId: string,
+    kind: CredentialKind,
+    call?: CallOptions,
+  ): Promise<CredentialState> {
+    const operation = `getCredential(${kind})`;
+    const id = guard(operation, () => requireObjectId(objectId));
+    const body = await this.#call(
+      { operation, request: { method: "GET", path: credentialPath(id, kind) } },
+      call,
+    );
+    return this.#parse(operation, () => parseCredential(body));
+  }
+
+  /** `PUT /vmrest/users/{objectId}/credential/{pin|password}` with only the fields given. */
+  async updateCredential(
+    objectId: string,
+    kind: CredentialKind,
+    update: CredentialUpdate,
+    call?: CallOptions,
+  ): Promise<void> {
+    const operation = `updateCredential(${kind})`;
+    const id = guard(operation, () => requireObjectId(objectId));
+    const body = guard(operation, () => buildCredentialXml(update));
+    await this.#call(
+      {
+        operation,
+        request: {
+          method: "PUT",
+          path: credentialPath(id, kind),
+          body,
+          contentType: "application/xml",
+        },
+        secrets: update.Credentials === undefined ? [] : [update.Credentials],
+      },
+      call,
+    );
+  }
+
+  async getAuthenticationRule(
+    ruleObjectId: string,
+    call?: CallOptions,
+  ): Promise<AuthenticationRule> {
+    const operation = "getAuthenticationRule";
+    const id = guard(operation, () => requireObjectId(ruleObjectId));
+    const body = await this.#call(
+      { operation, request: { method: "GET", path: vmrestPath("authenticationrules", id) } },
+      call,
+    );
+    return this.#parse(operation, () => parseAuthenticationRule(body));
+  }
+
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+
+  toString(): string {
+    return `CupiClient(${this.#transport.origin} as ${this.#username})`;
+  }
+
+  async #call(exchange: Exchange, call: CallOptions | undefined): Promise<string> {
+    const deadline = call?.deadline ?? Date.now() + this.#defaultCallTimeoutMs;
+    let attempts = 0;
+    try {
+      return await retryWithBackoff(
+        {
+          options: this.#retry,
+          deadline,
+          shouldRetry: (error: CupiError) => RETRIED_IN_CALL.has(error.kind),
+          onDeadline: (attempted, lastError) =>
+            new CupiError(
+              `deadline reached after ${attempted} attempt(s)${lastError ? `; last error: ${lastError.message}` : ""}`,
+              { kind: "timeout", operation: exchange.operation, attempts: attempted },
+            ),
+          ...(call?.signal === undefined ? {} : { signal: call.signal }),
+        },
+        async ({ attempt, signal }) => {
+          attempts = attempt;
+          return this.#limiter.run(() => this.#exchangeWithSession(exchange, signal), signal);
+        },
+      );
+    } catch (error) {
+      throw error instanceof CupiError
+        ? error.withAttempts(Math.max(attempts, error.attempts))
+        : error;
+    }
+  }
+
+  /** One attempt. A 401 with a replayed session is retried once without it: sessions expire. */
+  async #exchangeWithSession(exchange: Exchange, signal: AbortSignal): Promise<string> {
+    const sentCookies = this.#cookies.header() !== undefined;
+    const response = await this.#exchange(exchange, signal);
+    if (response.status === 401 && sentCookies) {
+      this.#cookies.clear();
+      return this.#result(exchange, await this.#exchange(exchange, signal));
+    }
+    return this.#result(exchange, response);
+  }
+
+  async #exchange(exchange: Exchange, signal: AbortSignal) {
+    const { contentType, ...request } = exchange.request;
+    const cookie = this.#cookies.header();
+    const response = await this.#transport.send(
+      {
+        ...request,
+        headers: {
+          authorization: this.#authorization,
+          accept: this.#accept,
+          ...(contentType === undefined ? {} : { "content-type": contentType }),
+          ...(cookie === undefined ? {} : { cookie }),
+        },
+      },
+      exchange.operation,
+      signal,
+    );
+    this.#cookies.remember(response.setCookies);
+    return response;
+  }
+
+  #result(exchange: Exchange, response: { status: number; body: string }): string {
+    const { status, body } = response;
+    if (status >= 200 && status < 300) return body;
+    const operation = exchange.operation;
+    if (status >= 300 && status < 400) {
+      throw new CupiError(`refused to follow a ${status} redirect`, {
+        kind: "client-bug",
+        operation,
+        status,
+      });
+    }
+    if (status === 401) this.#cookies.clear();
+    const parsed = parseErrorBody(body);
+    const secrets = [...(exchange.secrets ?? []), this.#password];
+    const cupiMessage =
+      parsed.message === undefined ? undefined : redactSecrets(parsed.message, secrets);
+    const kind = kindForStatus(status, cupiMessage);
+    throw new CupiError(`HTTP ${status}${cupiMessage === undefined ? "" : `: ${cupiMessage}`}`, {
+      kind,
+      operation,
+      status,
+      ...(parsed.code === undefined ? {} : { cupiCode: parsed.code }),
+      ...(cupiMessage === undefined ? {} : { cupiMessage }),
+    });
+  }
+
+  #parse<T>(operation: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof UnexpectedBodyError)) throw error;
+      throw new CupiError(`unreadable response: ${error.message}`, {
+        kind: "client-bug",
+        operation,
+      });
+    }
+  }
+}
+
+function credentialPath(objectId: string, kind: CredentialKind): string {
+  return vmrestPath("users", objectId, "credential", kind);
+}
+
+function basicAuthorization(account: CupiAccount): string {
+  if (account.username === "" || account.username.includes(":")) {
+    throw new TypeError("CUPI username must be non-empty and contain no colon");
+  }
+  const token = Buffer.from(`${account.username}:${account.password.reveal()}`, "utf8");
+  return `Basic ${token.toString("base64")}`;
+}
+
+/** Runs an input check, turning its failure into a permanent `invalid-input` error. */
+function guard<T>(operation: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof UnsafeIdentifierError || error instanceof CredentialXmlError) {
+      throw new CupiError(error.message, { kind: "invalid-input", operation });
+    }
+    throw error;
+  }
+}

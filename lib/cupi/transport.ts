@@ -1,0 +1,199 @@
+import { rootCertificates } from "node:tls";
+import { Pool } from "undici";
+import { CupiError, type CupiErrorKind } from "./errors.ts";
+
+export interface CupiTimeouts {
+  /** TCP and TLS connection set-up. Default 5 s. */
+  readonly connectMs?: number;
+  /** From sending the request to receiving the response headers. Default 10 s. */
+  readonly headersMs?: number;
+  /** Longest silence while receiving the response body. Default 10 s. */
+  readonly bodyMs?: number;
+}
+
+export const DEFAULT_TIMEOUTS: Required<CupiTimeouts> = {
+  connectMs: 5_000,
+  headersMs: 10_000,
+  bodyMs: 10_000,
+};
+
+/**
+ * Idle keep-alive connections are closed after this long: below Tomcat's default 20 s keep-alive
+ * and the 60 s idle timeout of typical load balancers, so the client never reuses a connection the
+ * other side has just dropped.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 15_000;
+
+/** CUPI answers are small; anything larger is not a CUPI answer this client needs. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+export interface CupiTransportOptions {
+  /** `https://cuc-publisher.example.com` (optionally with a path prefix). From configuration only. */
+  readonly baseUrl: string;
+  /** A PEM CA certificate to trust, for this client only, besides the system's CAs. */
+  readonly caCertificate?: string;
+  /** Permits an `http://` base URL. For the local simulator only; never for a real CUC. */
+  readonly allowInsecureHttp?: boolean;
+  readonly timeouts?: CupiTimeouts;
+  readonly keepAliveTimeoutMs?: number;
+  /** Connections in the pool; the client sets it to its in-flight limit. */
+  readonly connections: number;
+}
+
+export interface CupiHttpRequest {
+  readonly method: "GET" | "PUT";
+  /** Path below the base URL, already encoded, e.g. `/vmrest/users?query=…`. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface CupiHttpResponse {
+  readonly status: number;
+  readonly setCookies: readonly string[];
+  readonly body: string;
+}
+
+/**
+ * Owns the connections to one CUC host: TLS trust, keep-alive, timeouts. It sends one request and
+ * reports transport failures as `CupiError`s; retries, throttling and sessions live in the client.
+ */
+export class CupiTransport {
+  readonly origin: string;
+  readonly #pathPrefix: string;
+  readonly #pool: Pool;
+
+  constructor(options: CupiTransportOptions) {
+    const url = parseBaseUrl(options.baseUrl, options.allowInsecureHttp === true);
+    this.origin = url.origin;
+    this.#pathPrefix = url.pathname.replace(/\/+$/, "");
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.#pool = new Pool(url.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      allowH2: false,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+      keepAliveMaxTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+      connectTimeout: timeouts.connectMs,
+      maxResponseSize: MAX_RESPONSE_BYTES,
+      connect: {
+        rejectUnauthorized: true,
+        ...(options.caCertificate === undefined
+          ? {}
+          : { ca: [...rootCertificates, requirePem(options.caCertificate)] }),
+      },
+    });
+  }
+
+  async send(
+    request: CupiHttpRequest,
+    operation: string,
+    signal: AbortSignal,
+  ): Promise<CupiHttpResponse> {
+    try {
+      const response = await this.#pool.request({
+        method: request.method,
+        path: this.#pathPrefix + request.path,
+        headers: request.headers,
+        body: request.body ?? null,
+        signal,
+      });
+      const body = await response.body.text();
+      const setCookie = response.headers["set-cookie"];
+      const setCookies = setCookie === undefined ? [] : [setCookie].flat();
+      return { status: response.statusCode, setCookies, body };
+    } catch (error) {
+      throw transportError(error, operation);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  toString(): string {
+    return `CupiTransport(${this.origin})`;
+  }
+}
+
+function parseBaseUrl(baseUrl: string, allowInsecureHttp: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new TypeError("CUPI base URL is not a valid URL");
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && allowInsecureHttp)) {
+    throw new TypeError(
+      url.protocol === "http:"
+        ? "CUPI base URL must use https:// (http:// is only for the local simulator, with allowInsecureHttp)"
+        : "CUPI base URL must use https://",
+    );
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new TypeError("CUPI base URL must not contain credentials");
+  }
+  if (url.search !== "" || url.hash !== "") {
+    throw new TypeError("CUPI base URL must not contain a query or fragment");
+  }
+  return url;
+}
+
+function requirePem(pem: string): string {
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
+    throw new TypeError("CUPI CA certificate must be a PEM certificate");
+  }
+  return pem;
+}
+
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+]);
+
+const NETWORK_CODES = new Set([
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+function transportError(error: unknown, operation: string): CupiError {
+  const code = errorCode(error);
+  const kind: CupiErrorKind = TIMEOUT_CODES.has(code)
+    ? "timeout"
+    : NETWORK_CODES.has(code)
+      ? "network"
+      : isTlsCode(code)
+        ? "tls"
+        : code === "UND_ERR_RES_EXCEEDED_MAX_SIZE"
+          ? "client-bug"
+          : "network";
+  const summary =
+    kind === "tls"
+      ? `TLS verification of the CUC certificate failed (${code}); trust its CA with caCertificate`
+      : `${kind === "timeout" ? "timed out" : "connection failed"} (${code || "unknown error"})`;
+  return new CupiError(summary, { kind, operation, cause: error });
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error !== "object" || error === null) return "";
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") return code;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause === undefined ? "" : errorCode(cause);
+}
+
+function isTlsCode(code: string): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|EPROTO/.test(code);
+}
