@@ -106,7 +106,12 @@ function htmlMessage(html: string): string {
   const tomcatMessage = /<b>\s*message\s*<\/b>([\s\S]*?)<\/(p|u)>/i.exec(html)?.[1];
   const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1];
   const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
-  const parts = [heading ?? title, tomcatMessage].map((part) => stripTags(part ?? ""));
+  const parts = [heading ?? title, tomcatMessage].map((part) =>
+    // "HTTP Status 401 - " ends in a separator when Tomcat has no description to add.
+    stripTags(part ?? "")
+      .trim()
+      .replace(/\s*[-–]$/, ""),
+  );
   return parts.filter((part) => part !== "").join(": ");
 }
 
