@@ -15,7 +15,7 @@ const FIELD_ORDER = [
 ] as const satisfies readonly (keyof CredentialUpdate)[];
 
 /** CUPI's Credentials field is a String of at most 256 characters. */
-export const MAX_CREDENTIALS_LENGTH = 256;
+export const MAX_CREDENTIAL_LENGTH = 256;
 
 // XML 1.0 cannot carry most control characters at all, escaped or not.
 const NOT_XML_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
@@ -47,8 +47,8 @@ export function buildCredentialXml(update: CredentialUpdate): string {
 function credentialsText(update: CredentialUpdate): string {
   const value = update.Credentials?.reveal() ?? "";
   if (value === "") throw new CredentialXmlError("Credentials must not be empty");
-  if (value.length > MAX_CREDENTIALS_LENGTH) {
-    throw new CredentialXmlError(`Credentials is longer than ${MAX_CREDENTIALS_LENGTH} characters`);
+  if (value.length > MAX_CREDENTIAL_LENGTH) {
+    throw new CredentialXmlError(`Credentials is longer than ${MAX_CREDENTIAL_LENGTH} characters`);
   }
   if (NOT_XML_CHARACTER.test(value)) {
     throw new CredentialXmlError("Credentials contains a character XML cannot carry");

@@ -5,7 +5,7 @@ export {
   DEFAULT_CALL_TIMEOUT_MS,
   DEFAULT_MAX_IN_FLIGHT,
 } from "./client.ts";
-export { buildCredentialXml, MAX_CREDENTIALS_LENGTH } from "./credential-xml.ts";
+export { buildCredentialXml, MAX_CREDENTIAL_LENGTH } from "./credential-xml.ts";
 export { CupiError, type CupiErrorKind } from "./errors.ts";
 export { isAlias, isObjectId } from "./identifiers.ts";
 export { ConcurrencyLimiter } from "./limiter.ts";

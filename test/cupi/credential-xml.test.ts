@@ -1,6 +1,6 @@
 import { XMLParser } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
-import { buildCredentialXml, MAX_CREDENTIALS_LENGTH } from "../../lib/cupi/credential-xml.ts";
+import { buildCredentialXml, MAX_CREDENTIAL_LENGTH } from "../../lib/cupi/credential-xml.ts";
 import { SecretValue } from "../../lib/secrets/secret-value.ts";
 
 // An independent reading of the XML, the way a server would parse it.
@@ -66,7 +66,7 @@ describe("buildCredentialXml", () => {
   it("refuses an empty update, an empty or oversized value and unencodable characters", () => {
     expect(() => buildCredentialXml({})).toThrow(/at least one field/);
     expect(() => buildCredentialXml({ Credentials: new SecretValue("") })).toThrow(/empty/);
-    const long = new SecretValue("x".repeat(MAX_CREDENTIALS_LENGTH + 1));
+    const long = new SecretValue("x".repeat(MAX_CREDENTIAL_LENGTH + 1));
     expect(() => buildCredentialXml({ Credentials: long })).toThrow(/longer than 256/);
     expect(() => buildCredentialXml({ Credentials: new SecretValue("ab\u0000cd") })).toThrow(
       /character XML cannot carry/,
