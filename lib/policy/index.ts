@@ -1,3 +1,4 @@
+export { policyContextFor } from "./cupi-context.ts";
 export { CredentialGenerationError } from "./errors.ts";
 export {
   DEFAULT_PASSWORD_LENGTH,
@@ -12,7 +13,6 @@ export {
   DEFAULT_PIN_MIN_LENGTH,
   MAX_CREDENTIAL_LENGTH,
 } from "./limits.ts";
-export { policyContextFor } from "./cupi-context.ts";
 export { checkPassword } from "./password-rules.ts";
 export { checkPin } from "./pin-rules.ts";
 export type { CredentialPolicyContext, PolicyRule, PolicyViolation } from "./types.ts";

@@ -1,0 +1,60 @@
+export type FaultKind = "503" | "500-html" | "drop" | "slow";
+
+export type Fault = { kind: Exclude<FaultKind, "slow"> } | { kind: "slow"; delayMs: number };
+
+export type FaultSpec = FaultKind | { kind: "slow"; delayMs: number };
+
+export const DEFAULT_SLOW_DELAY_MS = 30_000;
+
+/** Random faults leave out "slow" unless asked: a 30 s stall on a random request stalls most tests. */
+export const DEFAULT_RANDOM_FAULT_KINDS: readonly FaultKind[] = ["503", "500-html", "drop"];
+
+/** mulberry32: a tiny seedable generator, so a seed replays the same fault sequence. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function toFault(spec: FaultSpec): Fault {
+  if (typeof spec !== "string") return spec;
+  return spec === "slow" ? { kind: "slow", delayMs: DEFAULT_SLOW_DELAY_MS } : { kind: spec };
+}
+
+/** Decides the fault, if any, for each served request: injected faults first, then random ones. */
+export class FaultPlan {
+  readonly #injected: Fault[] = [];
+  readonly #rate: number;
+  readonly #kinds: readonly FaultKind[];
+  readonly #random: () => number;
+
+  constructor(rate: number, kinds: readonly FaultKind[], random: () => number) {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError("faultRate must be between 0 and 1");
+    if (rate > 0 && kinds.length === 0) throw new RangeError("faultKinds must not be empty");
+    this.#rate = rate;
+    this.#kinds = kinds;
+    this.#random = random;
+  }
+
+  inject(specs: readonly FaultSpec[]): void {
+    this.#injected.push(...specs.map(toFault));
+  }
+
+  clearInjected(): void {
+    this.#injected.length = 0;
+  }
+
+  next(): Fault | undefined {
+    const injected = this.#injected.shift();
+    if (injected !== undefined) return injected;
+    // Draw only when random faults are on, so a seed maps to one sequence of faulted requests.
+    if (this.#rate === 0 || this.#random() >= this.#rate) return undefined;
+    const kind = this.#kinds[Math.floor(this.#random() * this.#kinds.length)];
+    return kind === undefined ? undefined : toFault(kind);
+  }
+}

@@ -1,0 +1,443 @@
+import { inspect } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type CupiSimulator, createCupiSimulator } from "../../dev/cupi-simulator/index.ts";
+import { createDevCertificates, type DevCertificates } from "../../dev/tls.ts";
+import { CupiClient, type CupiClientOptions, CupiError } from "../../lib/cupi/index.ts";
+import { SecretValue } from "../../lib/secrets/secret-value.ts";
+import { startStubServer } from "../helpers/stub-server.ts";
+
+// Canary values: if any of these shows up in an error, a log line or a printed object, a secret leaked.
+const SERVICE_PASSWORD = "CANARY-svc-Pa55word-7731";
+const NEW_PIN = "739164";
+const NEW_PASSWORD = `CANARY-W3b<&>"']]>pw`;
+
+const ACCOUNT = { username: "svc-cupi-reset", password: new SecretValue(SERVICE_PASSWORD) };
+const JSMITH = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c01";
+const ADMIN = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c02";
+const LOCKED = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c03";
+const UNKNOWN = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1effff";
+const PIN_RULE = "0a7e1c52-1111-4c2b-8d6f-9a0b1c2d3e4f";
+
+const users = [
+  {
+    objectId: JSMITH,
+    alias: "jsmith",
+    firstName: "John",
+    lastName: "Smith",
+    dtmfAccessId: "4021",
+    pin: "520813",
+    password: "Initial-Passw0rd!",
+    pinPolicyObjectId: PIN_RULE,
+  },
+  { objectId: ADMIN, alias: "cucadmin", roles: ["System Administrator"], dtmfAccessId: "4000" },
+  { objectId: LOCKED, alias: "locked.user", dtmfAccessId: "4022" },
+  { objectId: "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c04", alias: "dup.user" },
+  { objectId: "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c05", alias: "dup.user" },
+];
+const rules = [
+  {
+    objectId: PIN_RULE,
+    minLength: 6,
+    prevCredCount: 5,
+    trivialCredChecking: true,
+    maxHacks: 3,
+    maxDays: 180,
+    minDuration: 0,
+  },
+];
+
+let certificates: DevCertificates;
+let simulator: CupiSimulator;
+const clients: CupiClient[] = [];
+
+function client(overrides: Partial<CupiClientOptions> = {}): CupiClient {
+  const created = new CupiClient({
+    baseUrl: simulator.url,
+    caCertificate: certificates.ca.cert,
+    account: ACCOUNT,
+    retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
+    ...overrides,
+  });
+  clients.push(created);
+  return created;
+}
+
+async function failure(promise: Promise<unknown>): Promise<CupiError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(CupiError);
+  return error as CupiError;
+}
+
+function expectNoCanary(...shown: unknown[]): void {
+  const basicToken = Buffer.from(`${ACCOUNT.username}:${SERVICE_PASSWORD}`).toString("base64");
+  for (const item of shown) {
+    const text = typeof item === "string" ? item : inspect(item, { depth: 10, showHidden: true });
+    for (const canary of [SERVICE_PASSWORD, NEW_PIN, NEW_PASSWORD, basicToken, "CANARY"]) {
+      expect(text).not.toContain(canary);
+    }
+  }
+}
+
+beforeAll(async () => {
+  certificates = await createDevCertificates();
+  simulator = await createCupiSimulator({
+    users,
+    rules,
+    tls: certificates.server,
+    account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+  });
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((created) => created.close()));
+  simulator.resetStats();
+});
+
+afterAll(async () => {
+  await simulator?.close();
+});
+
+describe("CupiClient against the simulator over HTTPS", () => {
+  it("checks health with /vmrest/version", async () => {
+    await expect(client().version()).resolves.toMatch(/^\d+\.\d+/);
+    expect(simulator.requests.at(-1)?.path).toBe("/vmrest/version");
+  });
+
+  it.each(["xml", "json"] as const)("finds a user by alias (%s)", async (responseFormat) => {
+    const user = await client({ responseFormat }).findUserByAlias("JSmith");
+    expect(user).toMatchObject({ objectId: JSMITH, alias: "jsmith", dtmfAccessId: "4021" });
+    expect(simulator.requests.at(-1)?.accept).toContain(responseFormat);
+  });
+
+  it.each(["xml", "json"] as const)(
+    "reports an unknown alias as not-found and a duplicate as ambiguous (%s)",
+    async (responseFormat) => {
+      const cupi = client({ responseFormat });
+      const missing = await failure(cupi.findUserByAlias("nobody"));
+      expect(missing).toMatchObject({ kind: "not-found", retryable: false });
+      const duplicate = await failure(cupi.findUserByAlias("dup.user"));
+      expect(duplicate).toMatchObject({ kind: "ambiguous", retryable: false });
+    },
+  );
+
+  it("refuses unsafe identifiers before sending anything", async () => {
+    const cupi = client();
+    for (const attempt of [
+      cupi.findUserByAlias("../users"),
+      cupi.findUserByAlias("jsmith) or (alias startswith a"),
+      cupi.getUser("../../version"),
+      cupi.updateCredential(`${JSMITH}/../x`, "pin", { Locked: false }),
+    ]) {
+      expect(await failure(attempt)).toMatchObject({ kind: "invalid-input", retryable: false });
+    }
+    expect(simulator.stats.requests).toBe(0);
+  });
+
+  it("reads a user by objectId and reports an unknown one as not-found", async () => {
+    const cupi = client();
+    await expect(cupi.getUser(JSMITH.toUpperCase())).resolves.toMatchObject({
+      alias: "jsmith",
+      firstName: "John",
+      lastName: "Smith",
+      ldapIntegrated: false,
+    });
+    expect(await failure(cupi.getUser(UNKNOWN))).toMatchObject({
+      kind: "not-found",
+      status: 404,
+      attempts: 1,
+    });
+  });
+
+  it("resets a PIN, reads the credential and its authentication rule", async () => {
+    const cupi = client();
+    await cupi.updateCredential(JSMITH, "pin", {
+      Credentials: new SecretValue(NEW_PIN),
+      CredMustChange: true,
+    });
+    const applied = simulator.credentialOf(JSMITH, "pin");
+    expect(applied.value).toBe(NEW_PIN);
+    expect(applied.CredMustChange).toBe(true);
+    const credential = await cupi.getCredential(JSMITH, "pin");
+    expect(credential).toMatchObject({ credMustChange: true, credentialPolicyObjectId: PIN_RULE });
+    const rule = await cupi.getAuthenticationRule(credential.credentialPolicyObjectId ?? "");
+    expect(rule).toMatchObject({ objectId: PIN_RULE, minLength: 6, prevCredCount: 5 });
+    const put = simulator.requests.find((request) => request.method === "PUT");
+    expect(put).toMatchObject({
+      path: `/vmrest/users/${JSMITH}/credential/pin`,
+      contentType: "application/xml",
+    });
+  });
+
+  it("delivers a password with XML special characters intact", async () => {
+    await client().updateCredential(JSMITH, "password", {
+      Credentials: new SecretValue(NEW_PASSWORD),
+    });
+    expect(simulator.credentialOf(JSMITH, "password").value).toBe(NEW_PASSWORD);
+  });
+
+  it("changes settings alone without touching the value", async () => {
+    const before = simulator.credentialOf(JSMITH, "password");
+    await client().updateCredential(JSMITH, "password", { CantChange: true, DoesntExpire: true });
+    const after = simulator.credentialOf(JSMITH, "password");
+    expect(after).toMatchObject({ CantChange: true, DoesntExpire: true, value: before.value });
+    expect(after.changes).toBe(before.changes);
+  });
+
+  it("unlocks a hacked PIN with the unlock recipe", async () => {
+    simulator.setHackedState(LOCKED, "pin", {
+      hackCount: 5,
+      timeHacked: "2026-11-27 09:00:00.000",
+      locked: true,
+    });
+    await client().updateCredential(LOCKED, "pin", { HackCount: 0, TimeHacked: "", Locked: false });
+    expect(simulator.credentialOf(LOCKED, "pin")).toMatchObject({
+      HackCount: 0,
+      TimeHacked: "",
+      Locked: false,
+    });
+  });
+
+  it("keeps CUPI's reason for a policy rejection and does not retry it", async () => {
+    const cupi = client();
+    const trivial = await failure(
+      cupi.updateCredential(JSMITH, "pin", { Credentials: new SecretValue("123456") }),
+    );
+    expect(trivial).toMatchObject({ kind: "rejected", status: 400, retryable: false, attempts: 1 });
+    expect(trivial.cupiMessage).toMatch(/trivial/i);
+    await cupi.updateCredential(JSMITH, "pin", { Credentials: new SecretValue("860241") });
+    const repeat = await failure(
+      cupi.updateCredential(JSMITH, "pin", { Credentials: new SecretValue("860241") }),
+    );
+    expect(repeat.cupiMessage).toMatch(/Repeat credentials prohibited/);
+    expect(simulator.stats.requests).toBe(3);
+    expectNoCanary(trivial, repeat, trivial.message, repeat.message);
+  });
+
+  it("reports a user with administrator roles as not-permitted", async () => {
+    const error = await failure(
+      client().updateCredential(ADMIN, "pin", { Credentials: new SecretValue("860241") }),
+    );
+    expect(error).toMatchObject({ kind: "not-permitted", status: 403, retryable: false });
+  });
+
+  it("reports bad service credentials as authentication without hammering CUC", async () => {
+    const wrong = { username: ACCOUNT.username, password: new SecretValue("CANARY-wrong-pw") };
+    const cupi = client({ account: wrong });
+    const error = await failure(cupi.version());
+    expect(error).toMatchObject({ kind: "authentication", status: 401, retryable: true });
+    expect(simulator.stats.requests).toBe(1);
+    expectNoCanary(error, cupi, String(cupi));
+    cupi.updateAccount(ACCOUNT);
+    await expect(cupi.version()).resolves.toBeTruthy();
+  });
+
+  it("reuses CUC's session cookies instead of authenticating every request", async () => {
+    const cupi = client();
+    for (let index = 0; index < 10; index++) await cupi.getUser(JSMITH);
+    expect(simulator.stats.requests).toBe(10);
+    expect(simulator.stats.freshAuthentications).toBe(1);
+    expect(simulator.requests.at(-1)?.hasBasicAuth).toBe(true);
+    expect(simulator.requests.at(-1)?.cookieNames).toEqual(
+      expect.arrayContaining(["JSESSIONIDSSO", "JSESSIONID"]),
+    );
+  });
+
+  it("drops an expired session on 401 and retries once", async () => {
+    const cupi = client();
+    await cupi.getUser(JSMITH);
+    simulator.invalidateSessions();
+    await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+    expect(simulator.stats.freshAuthentications).toBe(2);
+  });
+
+  it.each([
+    ["503", ["503", "503"]],
+    ["dropped connection", ["drop"]],
+    ["500 HTML page", ["500-html", "503"]],
+  ] as const)("retries a %s and succeeds", async (_name, faults) => {
+    simulator.injectFaults(...faults);
+    await expect(client().getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+    expect(simulator.stats.requests).toBe(faults.length + 1);
+  });
+
+  it("retries a PUT after a 503 and applies it once", async () => {
+    simulator.injectFaults("503");
+    const before = simulator.credentialOf(JSMITH, "pin").changes;
+    await client().updateCredential(JSMITH, "pin", { Credentials: new SecretValue("947150") });
+    expect(simulator.credentialOf(JSMITH, "pin").changes).toBe(before + 1);
+  });
+
+  it("reports the server error with the HTML page's message when attempts run out", async () => {
+    simulator.injectFaults("500-html", "500-html");
+    const error = await failure(client({ retry: { maxAttempts: 2, baseDelayMs: 1 } }).version());
+    expect(error).toMatchObject({ kind: "server", status: 500, attempts: 2, retryable: true });
+    expect(error.cupiMessage).toMatch(/500/);
+  });
+
+  it("stops retrying at the caller's deadline", async () => {
+    simulator.injectFaults(...Array<"503">(50).fill("503"));
+    const cupi = client({ retry: { maxAttempts: 50, baseDelayMs: 40, maxDelayMs: 80 } });
+    const started = Date.now();
+    const error = await failure(cupi.getUser(JSMITH, { deadline: Date.now() + 300 }));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(error.retryable).toBe(true);
+    expect(simulator.stats.requests).toBeLessThan(50);
+  });
+
+  it("abandons a response slower than the header timeout and retries", async () => {
+    simulator.injectFaults({ kind: "slow", delayMs: 5_000 });
+    const started = Date.now();
+    const cupi = client({ timeouts: { headersMs: 300 } });
+    await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("abandons a slow call at the deadline as a retryable timeout", async () => {
+    simulator.injectFaults({ kind: "slow", delayMs: 5_000 });
+    const error = await failure(client().getUser(JSMITH, { deadline: Date.now() + 300 }));
+    expect(error).toMatchObject({ kind: "timeout", retryable: true });
+  });
+
+  it("never has more requests in flight than its limit", async () => {
+    const cupi = client({ maxInFlight: 2 });
+    await Promise.all(Array.from({ length: 24 }, () => cupi.getUser(JSMITH)));
+    expect(simulator.stats.peakConcurrency).toBeLessThanOrEqual(2);
+    expect(simulator.stats.throttled).toBe(0);
+    expect(cupi.limiter.peak).toBeLessThanOrEqual(2);
+  });
+
+  it("refuses a server whose certificate it does not trust, without retrying", async () => {
+    const untrusting = new CupiClient({ baseUrl: simulator.url, account: ACCOUNT });
+    clients.push(untrusting);
+    const error = await failure(untrusting.version());
+    expect(error).toMatchObject({ kind: "tls", retryable: false, attempts: 1 });
+    const otherCa = await createDevCertificates();
+    const wrongCa = await failure(client({ caCertificate: otherCa.ca.cert }).version());
+    expect(wrongCa.kind).toBe("tls");
+  });
+
+  it("keeps the service password and new values out of errors and printed objects", async () => {
+    const cupi = client();
+    const errors = [
+      await failure(cupi.updateCredential(ADMIN, "pin", { Credentials: new SecretValue(NEW_PIN) })),
+      await failure(cupi.getUser(UNKNOWN)),
+    ];
+    expectNoCanary(...errors, ...errors.map(String), cupi, String(cupi), JSON.stringify(cupi));
+  });
+});
+
+describe("CupiClient configuration and unusual answers", () => {
+  it("refuses http:// unless local development is explicit, and bad base URLs", () => {
+    const base = { account: ACCOUNT };
+    expect(() => new CupiClient({ ...base, baseUrl: "http://cuc.example.com" })).toThrow(
+      /must use https/,
+    );
+    expect(() => new CupiClient({ ...base, baseUrl: "ftp://cuc.example.com" })).toThrow(/https/);
+    expect(() => new CupiClient({ ...base, baseUrl: "https://u:p@cuc.example.com" })).toThrow(
+      /credentials/,
+    );
+    expect(() => new CupiClient({ ...base, baseUrl: "https://cuc?x=1" })).toThrow(/query/);
+    expect(() => new CupiClient({ ...base, baseUrl: "not a url" })).toThrow(/valid URL/);
+    expect(
+      () => new CupiClient({ ...base, baseUrl: "https://cuc.example.com", caCertificate: "x" }),
+    ).toThrow(/PEM/);
+  });
+
+  it("talks to an http:// simulator when allowInsecureHttp is set", async () => {
+    const plain = await createCupiSimulator({
+      users,
+      rules,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    });
+    try {
+      const cupi = new CupiClient({
+        baseUrl: plain.url,
+        account: ACCOUNT,
+        allowInsecureHttp: true,
+      });
+      await expect(cupi.findUserByAlias("jsmith")).resolves.toMatchObject({ objectId: JSMITH });
+      await cupi.close();
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it("refuses to follow a redirect", async () => {
+    const target = await startStubServer((_request, _body, response) => response.end("hi"));
+    const redirecting = await startStubServer((_request, _body, response) => {
+      response.writeHead(302, { location: `${target.url}/vmrest/version` }).end();
+    });
+    try {
+      const cupi = new CupiClient({
+        baseUrl: redirecting.url,
+        account: ACCOUNT,
+        allowInsecureHttp: true,
+      });
+      const error = await failure(cupi.version());
+      expect(error).toMatchObject({ kind: "client-bug", status: 302, retryable: false });
+      expect(target.received).toHaveLength(0);
+      await cupi.close();
+    } finally {
+      await Promise.all([target.close(), redirecting.close()]);
+    }
+  });
+
+  it("scrubs a credential that the server echoes back in its error", async () => {
+    const echoing = await startStubServer((_request, body, response) => {
+      const value = /<Credentials>(.*)<\/Credentials>/.exec(body)?.[1] ?? "";
+      response
+        .writeHead(400, { "content-type": "application/xml" })
+        .end(
+          `<ErrorDetails><errors><code>INVALID</code><message>PIN ${value} is trivial</message></errors></ErrorDetails>`,
+        );
+    });
+    try {
+      const cupi = new CupiClient({
+        baseUrl: echoing.url,
+        account: ACCOUNT,
+        allowInsecureHttp: true,
+      });
+      const error = await failure(
+        cupi.updateCredential(JSMITH, "pin", { Credentials: new SecretValue(NEW_PIN) }),
+      );
+      expect(echoing.received[0]?.body).toContain(NEW_PIN);
+      expect(error.cupiMessage).toBe("PIN [redacted] is trivial");
+      expectNoCanary(error, error.message);
+      await cupi.close();
+    } finally {
+      await echoing.close();
+    }
+  });
+
+  it.each([405, 415])("treats HTTP %i as a permanent client bug", async (status) => {
+    const stub = await startStubServer((_request, _body, response) => {
+      response.writeHead(status).end();
+    });
+    try {
+      const cupi = new CupiClient({ baseUrl: stub.url, account: ACCOUNT, allowInsecureHttp: true });
+      const error = await failure(cupi.version());
+      expect(error).toMatchObject({ kind: "client-bug", status, retryable: false, attempts: 1 });
+      await cupi.close();
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it("reports a refused connection as a retryable network error after its retries", async () => {
+    const stub = await startStubServer(() => {});
+    const url = stub.url;
+    await stub.close();
+    const cupi = new CupiClient({
+      baseUrl: url,
+      account: ACCOUNT,
+      allowInsecureHttp: true,
+      retry: { maxAttempts: 3, baseDelayMs: 1 },
+    });
+    const error = await failure(cupi.version());
+    expect(error).toMatchObject({ kind: "network", retryable: true, attempts: 3 });
+    await cupi.close();
+  });
+});
