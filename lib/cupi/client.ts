@@ -103,25 +103,21 @@ export class CupiClient {
   }
 
   /** Health and authentication check: `GET /vmrest/version`. */
-  async version(call?: CallOptions): Promise<string> {
-    const body = await this.#call(
-      { operation: "version", request: { method: "GET", path: vmrestPath("version") } },
-      call,
-    );
-    return this.#parse("version", () => parseVersion(body));
+  version(call?: CallOptions): Promise<string> {
+    return this.#get("version", () => vmrestPath("version"), parseVersion, call);
   }
 
   /** The one user whose alias is exactly `alias` (case-insensitive, as CUC compares aliases). */
   async findUserByAlias(alias: string, call?: CallOptions): Promise<CupiUser> {
     const operation = "findUserByAlias";
-    const safeAlias = guard(operation, () => requireAlias(alias));
-    const query = encodeURIComponent(`(alias is ${safeAlias})`);
-    const body = await this.#call(
-      { operation, request: { method: "GET", path: `${vmrestPath("users")}?query=${query}` } },
+    const { users } = await this.#get(
+      operation,
+      () =>
+        `${vmrestPath("users")}?query=${encodeURIComponent(`(alias is ${requireAlias(alias)})`)}`,
+      parseUserList,
       call,
     );
-    const { users } = this.#parse(operation, () => parseUserList(body));
-    const matches = users.filter((user) => user.alias.toLowerCase() === safeAlias.toLowerCase());
+    const matches = users.filter((user) => user.alias.toLowerCase() === alias.toLowerCase());
     if (matches.length === 0) {
       throw new CupiError("no user has this alias", { kind: "not-found", operation });
     }
@@ -134,28 +130,26 @@ export class CupiClient {
     return matches[0] as CupiUser;
   }
 
-  async getUser(objectId: string, call?: CallOptions): Promise<CupiUser> {
-    const operation = "getUser";
-    const id = guard(operation, () => requireObjectId(objectId));
-    const body = await this.#call(
-      { operation, request: { method: "GET", path: vmrestPath("users", id) } },
+  getUser(objectId: string, call?: CallOptions): Promise<CupiUser> {
+    return this.#get(
+      "getUser",
+      () => vmrestPath("users", requireObjectId(objectId)),
+      parseUser,
       call,
     );
-    return this.#parse(operation, () => parseUser(body));
   }
 
-  async getCredential(
+  getCredential(
     objectId: string,
     kind: CredentialKind,
     call?: CallOptions,
   ): Promise<CredentialState> {
-    const operation = `getCredential(${kind})`;
-    const id = guard(operation, () => requireObjectId(objectId));
-    const body = await this.#call(
-      { operation, request: { method: "GET", path: credentialPath(id, kind) } },
+    return this.#get(
+      `getCredential(${kind})`,
+      () => credentialPath(requireObjectId(objectId), kind),
+      parseCredential,
       call,
     );
-    return this.#parse(operation, () => parseCredential(body));
   }
 
   /** `PUT /vmrest/users/{objectId}/credential/{pin|password}` with only the fields given. */
@@ -183,17 +177,13 @@ export class CupiClient {
     );
   }
 
-  async getAuthenticationRule(
-    ruleObjectId: string,
-    call?: CallOptions,
-  ): Promise<AuthenticationRule> {
-    const operation = "getAuthenticationRule";
-    const id = guard(operation, () => requireObjectId(ruleObjectId));
-    const body = await this.#call(
-      { operation, request: { method: "GET", path: vmrestPath("authenticationrules", id) } },
+  getAuthenticationRule(ruleObjectId: string, call?: CallOptions): Promise<AuthenticationRule> {
+    return this.#get(
+      "getAuthenticationRule",
+      () => vmrestPath("authenticationrules", requireObjectId(ruleObjectId)),
+      parseAuthenticationRule,
       call,
     );
-    return this.#parse(operation, () => parseAuthenticationRule(body));
   }
 
   close(): Promise<void> {
@@ -202,6 +192,26 @@ export class CupiClient {
 
   toString(): string {
     return `CupiClient(${this.#transport.origin} as ${this.#username})`;
+  }
+
+  /** A GET whose path is built (and its identifiers checked) before anything is sent. */
+  async #get<T>(
+    operation: string,
+    path: () => string,
+    parse: (body: string) => T,
+    call: CallOptions | undefined,
+  ): Promise<T> {
+    const request = { method: "GET", path: guard(operation, path) } as const;
+    const body = await this.#call({ operation, request }, call);
+    try {
+      return parse(body);
+    } catch (error) {
+      if (!(error instanceof UnexpectedBodyError)) throw error;
+      throw new CupiError(`unreadable response: ${error.message}`, {
+        kind: "client-bug",
+        operation,
+      });
+    }
   }
 
   async #call(exchange: Exchange, call: CallOptions | undefined): Promise<string> {
@@ -287,18 +297,6 @@ export class CupiClient {
       ...(parsed.code === undefined ? {} : { cupiCode: parsed.code }),
       ...(cupiMessage === undefined ? {} : { cupiMessage }),
     });
-  }
-
-  #parse<T>(operation: string, parse: () => T): T {
-    try {
-      return parse();
-    } catch (error) {
-      if (!(error instanceof UnexpectedBodyError)) throw error;
-      throw new CupiError(`unreadable response: ${error.message}`, {
-        kind: "client-bug",
-        operation,
-      });
-    }
   }
 }
 
