@@ -2,6 +2,7 @@ import { redactSecrets, type SecretValue } from "../secrets/secret-value.ts";
 import { parseErrorBody } from "./body.ts";
 import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
 import {
+  parseAlternateExtensions,
   parseAuthenticationRule,
   parseCredential,
   parseUser,
@@ -38,7 +39,14 @@ export interface CupiClientOptions extends Omit<CupiTransportOptions, "connectio
   readonly sessionTtlMs?: number;
   /** The representation asked for; both are understood whatever the server sends. Default xml. */
   readonly responseFormat?: "xml" | "json";
+  /**
+   * After a 401, how long the same account is not tried again (calls fail at once with
+   * `authentication`). `updateAccount` with other credentials ends it. Default 60 s.
+   */
+  readonly authenticationCooldownMs?: number;
 }
+
+export const DEFAULT_AUTHENTICATION_COOLDOWN_MS = 60_000;
 
 export const DEFAULT_MAX_IN_FLIGHT = 2;
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -68,9 +76,11 @@ export class CupiClient {
   readonly #retry: Required<RetryOptions>;
   readonly #defaultCallTimeoutMs: number;
   readonly #accept: string;
+  readonly #authenticationCooldownMs: number;
   #username: string;
   #password: SecretValue;
   #authorization: string;
+  #rejectedAuthorization: { authorization: string; until: number } | undefined;
 
   constructor(options: CupiClientOptions) {
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
@@ -80,6 +90,8 @@ export class CupiClient {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#defaultCallTimeoutMs = options.defaultCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.#accept = options.responseFormat === "json" ? "application/json" : "application/xml";
+    this.#authenticationCooldownMs =
+      options.authenticationCooldownMs ?? DEFAULT_AUTHENTICATION_COOLDOWN_MS;
     this.#username = options.account.username;
     this.#password = options.account.password;
     this.#authorization = basicAuthorization(options.account);
@@ -135,6 +147,16 @@ export class CupiClient {
       "getUser",
       () => vmrestPath("users", requireObjectId(objectId)),
       parseUser,
+      call,
+    );
+  }
+
+  /** The user's alternate extensions, which generated PINs must avoid like the primary one. */
+  getAlternateExtensions(objectId: string, call?: CallOptions): Promise<string[]> {
+    return this.#get(
+      "getAlternateExtensions",
+      () => vmrestPath("users", requireObjectId(objectId), "alternateextensions"),
+      parseAlternateExtensions,
       call,
     );
   }
@@ -215,18 +237,28 @@ export class CupiClient {
   }
 
   async #call(exchange: Exchange, call: CallOptions | undefined): Promise<string> {
-    const deadline = call?.deadline ?? Date.now() + this.#defaultCallTimeoutMs;
+    const deadline = validDeadline(call?.deadline) ?? Date.now() + this.#defaultCallTimeoutMs;
+    // Re-sending a new credential that CUC may already hold would bounce off its history
+    // ("Repeat credentials prohibited") and turn a success into a failure; other calls are
+    // idempotent.
+    const idempotent = exchange.request.method === "GET" || (exchange.secrets ?? []).length === 0;
     let attempts = 0;
     try {
       return await retryWithBackoff(
         {
           options: this.#retry,
           deadline,
-          shouldRetry: (error: CupiError) => RETRIED_IN_CALL.has(error.kind),
+          shouldRetry: (error: CupiError) =>
+            RETRIED_IN_CALL.has(error.kind) && (idempotent || !error.mayHaveTakenEffect),
           onDeadline: (attempted, lastError) =>
             new CupiError(
-              `deadline reached after ${attempted} attempt(s)${lastError ? `; last error: ${lastError.message}` : ""}`,
-              { kind: "timeout", operation: exchange.operation, attempts: attempted },
+              `stopped at the deadline after ${attempted} attempt(s)${lastError ? `; last error: ${lastError.message}` : ""}`,
+              {
+                kind: "timeout",
+                operation: exchange.operation,
+                attempts: attempted,
+                mayHaveTakenEffect: lastError?.mayHaveTakenEffect ?? false,
+              },
             ),
           ...(call?.signal === undefined ? {} : { signal: call.signal }),
         },
@@ -254,6 +286,7 @@ export class CupiClient {
   }
 
   async #exchange(exchange: Exchange, signal: AbortSignal) {
+    this.#refuseRejectedAccount(exchange.operation);
     const { contentType, ...request } = exchange.request;
     const cookie = this.#cookies.header();
     const response = await this.#transport.send(
@@ -273,6 +306,24 @@ export class CupiClient {
     return response;
   }
 
+  /**
+   * After CUC refused the service account, further logins with it are not sent for a while:
+   * repeated 401s can lock the account out, for every help desk tool that shares it.
+   */
+  #refuseRejectedAccount(operation: string): void {
+    const rejection = this.#rejectedAuthorization;
+    if (rejection === undefined || rejection.authorization !== this.#authorization) return;
+    if (Date.now() >= rejection.until) {
+      this.#rejectedAuthorization = undefined;
+      return;
+    }
+    throw new CupiError("the service account was refused recently; not retrying it yet", {
+      kind: "authentication",
+      operation,
+      status: 401,
+    });
+  }
+
   #result(exchange: Exchange, response: { status: number; body: string }): string {
     const { status, body } = response;
     if (status >= 200 && status < 300) return body;
@@ -284,9 +335,17 @@ export class CupiClient {
         status,
       });
     }
-    if (status === 401) this.#cookies.clear();
-    const parsed = parseErrorBody(body);
+    if (status === 401) {
+      this.#cookies.clear();
+      this.#rejectedAuthorization = {
+        authorization: this.#authorization,
+        until: Date.now() + this.#authenticationCooldownMs,
+      };
+    }
+    // Redact the raw body too: clipping and whitespace folding could otherwise cut an echoed
+    // secret into pieces that no longer match it.
     const secrets = [...(exchange.secrets ?? []), this.#password];
+    const parsed = parseErrorBody(redactSecrets(body, secrets, { xmlEscaped: true }));
     const cupiMessage =
       parsed.message === undefined ? undefined : redactSecrets(parsed.message, secrets);
     const kind = kindForStatus(status, cupiMessage);
@@ -294,10 +353,21 @@ export class CupiClient {
       kind,
       operation,
       status,
+      // A 503 is CUC's throttle turning the request away; a 500 may come after it acted.
+      mayHaveTakenEffect: status >= 500 && status !== 503,
       ...(parsed.code === undefined ? {} : { cupiCode: parsed.code }),
       ...(cupiMessage === undefined ? {} : { cupiMessage }),
     });
   }
+}
+
+/** Deadlines are epoch milliseconds; a small number is a duration passed by mistake. */
+function validDeadline(deadline: number | undefined): number | undefined {
+  if (deadline === undefined) return undefined;
+  if (!Number.isFinite(deadline) || deadline < 1e12) {
+    throw new RangeError("deadline must be epoch milliseconds, e.g. Date.now() + remaining time");
+  }
+  return deadline;
 }
 
 function credentialPath(objectId: string, kind: CredentialKind): string {

@@ -53,6 +53,10 @@ function credentialsText(update: CredentialUpdate): string {
   if (NOT_XML_CHARACTER.test(value)) {
     throw new CredentialXmlError("Credentials contains a character XML cannot carry");
   }
+  // XML parsers normalise line ends and CUC would store something else than what was meant.
+  if (/[\t\r\n]/.test(value)) {
+    throw new CredentialXmlError("Credentials must not contain tabs or line breaks");
+  }
   return value;
 }
 

@@ -22,6 +22,14 @@ export function parseUser(body: string): CupiUser {
   return toUser(requireDocument(body, "User"));
 }
 
+/** The alternate extensions' DTMF numbers (a PIN may not contain them either). */
+export function parseAlternateExtensions(body: string): string[] {
+  const document = requireDocument(body, "AlternateExtensions");
+  return asList(document.AlternateExtension)
+    .map((extension) => nonEmpty(text(extension, "DtmfAccessId")))
+    .filter((extension) => extension !== undefined);
+}
+
 export function parseCredential(body: string): CredentialState {
   const credential = requireDocument(body, "Credential");
   return {

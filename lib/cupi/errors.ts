@@ -55,6 +55,12 @@ export interface CupiErrorDetails {
   readonly cupiMessage?: string;
   /** How many HTTP attempts were made. */
   readonly attempts?: number;
+  /**
+   * Whether CUC may have acted on the request although the client saw a failure (a timeout or a
+   * lost connection after sending, a 500). False when CUC provably did not: a refused
+   * connection, a 503 throttle answer, a 4xx.
+   */
+  readonly mayHaveTakenEffect?: boolean;
   readonly cause?: unknown;
 }
 
@@ -67,6 +73,7 @@ export class CupiError extends Error {
   readonly cupiCode: string | undefined;
   readonly cupiMessage: string | undefined;
   readonly attempts: number;
+  readonly mayHaveTakenEffect: boolean;
   readonly retryable: boolean;
 
   readonly #summary: string;
@@ -85,6 +92,7 @@ export class CupiError extends Error {
     this.cupiCode = details.cupiCode;
     this.cupiMessage = details.cupiMessage;
     this.attempts = details.attempts ?? 1;
+    this.mayHaveTakenEffect = details.mayHaveTakenEffect ?? false;
     this.retryable = RETRYABLE_KINDS.has(details.kind);
   }
 

@@ -37,7 +37,15 @@ export function requireAlias(value: string): string {
   return value;
 }
 
-/** Joins path segments, encoding each one, so no value can add a segment or a query. */
+/**
+ * Joins path segments, encoding each one, so no value can add a segment or a query. Empty and dot
+ * segments are refused: encoding leaves them as they are, and servers resolve them.
+ */
 export function vmrestPath(...segments: readonly string[]): string {
+  for (const segment of segments) {
+    if (segment === "" || segment === "." || segment === "..") {
+      throw new UnsafeIdentifierError("a CUPI path segment must not be empty, . or ..");
+    }
+  }
   return `/vmrest/${segments.map((segment) => encodeURIComponent(segment)).join("/")}`;
 }

@@ -64,8 +64,11 @@ export async function retryWithBackoff<T, E extends Error>(
     try {
       return await attempt({ attempt: attemptNumber, signal });
     } catch (error) {
-      if (signal.aborted) throw plan.onDeadline(attemptNumber, error as E);
       lastError = error as E;
+      // An answer that arrived as the deadline struck (a 400, say) is still that answer.
+      if (signal.aborted && plan.shouldRetry(lastError)) {
+        throw plan.onDeadline(attemptNumber, lastError);
+      }
       if (!plan.shouldRetry(lastError) || attemptNumber === plan.options.maxAttempts) throw error;
       const delay = backoffDelay(attemptNumber - 1, plan.options, plan.random);
       if (Date.now() + delay >= plan.deadline) throw error;

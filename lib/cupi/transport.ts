@@ -1,6 +1,7 @@
-import { rootCertificates } from "node:tls";
+import { X509Certificate } from "node:crypto";
+import { getCACertificates } from "node:tls";
 import { Pool } from "undici";
-import { CupiError, type CupiErrorKind } from "./errors.ts";
+import { CupiError } from "./errors.ts";
 
 export interface CupiTimeouts {
   /** TCP and TLS connection set-up. Default 5 s. */
@@ -82,7 +83,7 @@ export class CupiTransport {
         rejectUnauthorized: true,
         ...(options.caCertificate === undefined
           ? {}
-          : { ca: [...rootCertificates, requirePem(options.caCertificate)] }),
+          : { ca: trustedCertificates(options.caCertificate) }),
       },
     });
   }
@@ -142,11 +143,31 @@ function parseBaseUrl(baseUrl: string, allowInsecureHttp: boolean): URL {
 }
 
 function requirePem(pem: string): string {
-  if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
+  try {
+    new X509Certificate(pem);
+  } catch {
     throw new TypeError("CUPI CA certificate must be a PEM certificate");
   }
   return pem;
 }
+
+/**
+ * The certificates this client trusts: Node's defaults (bundled roots and NODE_EXTRA_CA_CERTS),
+ * plus the private CA that issued the CUC certificate.
+ */
+function trustedCertificates(caCertificate: string): string[] {
+  return [...getCACertificates("default"), requirePem(caCertificate)];
+}
+
+/** Failures before the request left this process: CUC cannot have acted on it. */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 const TIMEOUT_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
@@ -157,7 +178,6 @@ const TIMEOUT_CODES = new Set([
 
 const NETWORK_CODES = new Set([
   "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
   "ECONNRESET",
   "ECONNREFUSED",
   "ECONNABORTED",
@@ -168,22 +188,47 @@ const NETWORK_CODES = new Set([
   "EAI_AGAIN",
 ]);
 
+/** This side's mistakes or a peer that does not speak HTTP: retrying cannot help. */
+const CLIENT_BUG_CODES = new Set([
+  "UND_ERR_INVALID_ARG",
+  "UND_ERR_HEADERS_OVERFLOW",
+  "UND_ERR_RES_EXCEEDED_MAX_SIZE",
+  "UND_ERR_DESTROYED",
+  "UND_ERR_CLOSED",
+  "UND_ERR_NOT_SUPPORTED",
+]);
+
 function transportError(error: unknown, operation: string): CupiError {
   const code = errorCode(error);
-  const kind: CupiErrorKind = TIMEOUT_CODES.has(code)
-    ? "timeout"
-    : NETWORK_CODES.has(code)
-      ? "network"
-      : isTlsCode(code)
-        ? "tls"
-        : code === "UND_ERR_RES_EXCEEDED_MAX_SIZE"
-          ? "client-bug"
-          : "network";
-  const summary =
-    kind === "tls"
-      ? `TLS verification of the CUC certificate failed (${code}); trust its CA with caCertificate`
-      : `${kind === "timeout" ? "timed out" : "connection failed"} (${code || "unknown error"})`;
-  return new CupiError(summary, { kind, operation, cause: error });
+  const details = { operation, cause: error, mayHaveTakenEffect: !NOT_SENT_CODES.has(code) };
+  if (isAbort(error)) {
+    return new CupiError("abandoned at the deadline", { ...details, kind: "timeout" });
+  }
+  if (TIMEOUT_CODES.has(code)) {
+    return new CupiError(`timed out (${code})`, { ...details, kind: "timeout" });
+  }
+  if (NETWORK_CODES.has(code)) {
+    return new CupiError(`connection failed (${code})`, { ...details, kind: "network" });
+  }
+  if (isTlsCode(code)) {
+    return new CupiError(tlsSummary(code), { ...details, kind: "tls", mayHaveTakenEffect: false });
+  }
+  if (CLIENT_BUG_CODES.has(code) || code.startsWith("HPE_")) {
+    return new CupiError(`CUC's answer could not be used (${code})`, {
+      ...details,
+      kind: "client-bug",
+    });
+  }
+  // Unknown failures are retried: a message redelivered in vain is safer than one dropped.
+  return new CupiError(`connection failed (${code || "unknown error"})`, {
+    ...details,
+    kind: "network",
+  });
+}
+
+function isAbort(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : "";
+  return name === "AbortError" || name === "TimeoutError" || errorCode(error) === "UND_ERR_ABORTED";
 }
 
 function errorCode(error: unknown): string {
@@ -196,4 +241,14 @@ function errorCode(error: unknown): string {
 
 function isTlsCode(code: string): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|EPROTO/.test(code);
+}
+
+function tlsSummary(code: string): string {
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return `the CUC certificate does not name this host (${code}); use the host name it was issued for`;
+  }
+  if (code.startsWith("ERR_SSL") || code === "EPROTO") {
+    return `the TLS handshake failed (${code}); is the base URL's port an HTTPS port?`;
+  }
+  return `the CUC certificate is not trusted (${code}); trust its CA with caCertificate`;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { detectFormat, parseErrorBody } from "../../lib/cupi/body.ts";
 import {
+  parseAlternateExtensions,
   parseAuthenticationRule,
   parseCredential,
   parseUser,
@@ -119,6 +120,19 @@ describe("parseUserList", () => {
     expect(() => parseUserList("<Users><User><ObjectId>1</ObjectId></User></Users>")).toThrow(
       /no Alias/,
     );
+  });
+});
+
+describe("parseAlternateExtensions", () => {
+  it("reads XML and all JSON list shapes", () => {
+    const xml =
+      '<AlternateExtensions total="2"><AlternateExtension><DtmfAccessId>5551001</DtmfAccessId></AlternateExtension><AlternateExtension><DtmfAccessId>+390255512002</DtmfAccessId></AlternateExtension></AlternateExtensions>';
+    expect(parseAlternateExtensions(xml)).toEqual(["5551001", "+390255512002"]);
+    expect(
+      parseAlternateExtensions('{"@total":"1","AlternateExtension":{"DtmfAccessId":"77"}}'),
+    ).toEqual(["77"]);
+    expect(parseAlternateExtensions('{"@total":"0"}')).toEqual([]);
+    expect(parseAlternateExtensions('<AlternateExtensions total="0"/>')).toEqual([]);
   });
 });
 

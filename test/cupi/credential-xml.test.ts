@@ -71,6 +71,11 @@ describe("buildCredentialXml", () => {
     expect(() => buildCredentialXml({ Credentials: new SecretValue("ab\u0000cd") })).toThrow(
       /character XML cannot carry/,
     );
+    for (const whitespace of ["\r", "\n", "\t"]) {
+      expect(() =>
+        buildCredentialXml({ Credentials: new SecretValue(`ab${whitespace}cd`) }),
+      ).toThrow(/tabs or line breaks/);
+    }
     expect(() => buildCredentialXml({ HackCount: -1 })).toThrow(/non-negative integer/);
     expect(() => buildCredentialXml({ TimeHacked: "<x>" })).toThrow(/TimeHacked/);
   });

@@ -63,7 +63,11 @@ describe("aliases", () => {
 
 describe("vmrestPath", () => {
   it("encodes each segment so none can add a segment or a query", () => {
-    expect(vmrestPath("users", "a/b", "c?d", "..")).toBe("/vmrest/users/a%2Fb/c%3Fd/..");
+    expect(vmrestPath("users", "a/b", "c?d#e")).toBe("/vmrest/users/a%2Fb/c%3Fd%23e");
     expect(vmrestPath("users", "id", "credential", "pin")).toBe("/vmrest/users/id/credential/pin");
+  });
+
+  it.each(["", ".", ".."])("refuses the segment %j, which encoding would leave as it is", (bad) => {
+    expect(() => vmrestPath("users", bad, "credential")).toThrow(/must not be empty, \. or \.\./);
   });
 });

@@ -73,10 +73,24 @@ describe("retryWithBackoff", () => {
       retryWithBackoff(
         plan({ deadline: Date.now() + 50 }),
         ({ signal }) =>
-          new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+          new Promise((_, reject) =>
+            signal.addEventListener("abort", () => reject(new TestError("abandoned", true))),
+          ),
       ),
     ).rejects.toThrow("deadline after 1");
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("reports a permanent answer that arrives as the deadline strikes as that answer", async () => {
+    await expect(
+      retryWithBackoff(
+        plan({ deadline: Date.now() + 30 }),
+        ({ signal }) =>
+          new Promise((_, reject) =>
+            signal.addEventListener("abort", () => reject(new TestError("rejected", false))),
+          ),
+      ),
+    ).rejects.toThrow("rejected");
   });
 
   it("does not sleep past the deadline: it reports the last error instead", async () => {
