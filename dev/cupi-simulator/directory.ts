@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type CredentialPolicyContext,
   checkPassword,
@@ -125,6 +126,18 @@ export function cupiTimestamp(date: Date): string {
   return date.toISOString().replace("T", " ").slice(0, 23);
 }
 
+/** A GUID derived from the name, so the same seed always gives the same ObjectIds. */
+function derivedObjectId(name: string): string {
+  const hex = createHash("sha256").update(name).digest("hex");
+  return [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    hex.slice(12, 16),
+    hex.slice(16, 20),
+    hex.slice(20, 32),
+  ].join("-");
+}
+
 function invalidParameter(message: string): UpdateOutcome {
   return { status: 400, code: "INVALID_PARAMETER", message };
 }
@@ -241,6 +254,18 @@ export class Directory {
       UserVoicePinURI: `${uri}/credential/pin`,
       UserWebPasswordURI: `${uri}/credential/password`,
     };
+  }
+
+  /** The user's alternate extensions, or undefined for an unknown user. */
+  alternateExtensionFields(objectId: string): Fields[] | undefined {
+    const user = this.user(objectId);
+    if (user === undefined) return undefined;
+    return (user.alternateExtensions ?? []).map((dtmfAccessId, index) => ({
+      ObjectId: derivedObjectId(`${user.objectId}/alternateextensions/${index}`),
+      DtmfAccessId: dtmfAccessId,
+      // IdIndex 0 is the primary extension.
+      IdIndex: String(index + 1),
+    }));
   }
 
   credentialFields(objectId: string, kind: CredentialKind): Fields | undefined {

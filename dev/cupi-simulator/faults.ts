@@ -1,12 +1,29 @@
-export type FaultKind = "503" | "500-html" | "drop" | "slow";
+/**
+ * The "-after-apply" kinds serve the request in full, a PUT included, and then lose the answer:
+ * CUC applied the change but the client never learned it.
+ */
+export type FaultKind =
+  | "503"
+  | "500-html"
+  | "drop"
+  | "slow"
+  | "drop-after-apply"
+  | "slow-after-apply";
 
-export type Fault = { kind: Exclude<FaultKind, "slow"> } | { kind: "slow"; delayMs: number };
+type DelayedFaultKind = "slow" | "slow-after-apply";
 
-export type FaultSpec = FaultKind | { kind: "slow"; delayMs: number };
+export type Fault =
+  | { kind: Exclude<FaultKind, DelayedFaultKind> }
+  | { kind: DelayedFaultKind; delayMs: number };
+
+export type FaultSpec = FaultKind | { kind: DelayedFaultKind; delayMs: number };
 
 export const DEFAULT_SLOW_DELAY_MS = 30_000;
 
-/** Random faults leave out "slow" unless asked: a 30 s stall on a random request stalls most tests. */
+/**
+ * Random faults leave out the slow kinds unless asked, since a 30 s stall on a random request stalls
+ * most tests, and the after-apply kinds, which change state behind the client's back.
+ */
 export const DEFAULT_RANDOM_FAULT_KINDS: readonly FaultKind[] = ["503", "500-html", "drop"];
 
 /** mulberry32: a tiny seedable generator, so a seed replays the same fault sequence. */
@@ -23,7 +40,9 @@ export function seededRandom(seed: number): () => number {
 
 function toFault(spec: FaultSpec): Fault {
   if (typeof spec !== "string") return spec;
-  return spec === "slow" ? { kind: "slow", delayMs: DEFAULT_SLOW_DELAY_MS } : { kind: spec };
+  return spec === "slow" || spec === "slow-after-apply"
+    ? { kind: spec, delayMs: DEFAULT_SLOW_DELAY_MS }
+    : { kind: spec };
 }
 
 /** Decides the fault, if any, for each served request: injected faults first, then random ones. */

@@ -25,6 +25,7 @@ import {
 import {
   type Body,
   bodyMediaType,
+  type Fields,
   type MediaType,
   negotiate,
   parseCredentialBody,
@@ -66,6 +67,12 @@ export interface CupiSimulatorOptions {
   latencyMs?: number | { min: number; max: number };
   /** Idle lifetime of a session cookie; default 30 minutes. */
   sessionTtlMs?: number;
+  /**
+   * What a session cookie no longer valid (expired or invalidated) meets: "reauthenticate" (default)
+   * falls back to the Basic header and opens a new session; "reject" answers 401 even with a valid
+   * Basic header, so the client must drop its cookies and resend with Basic only.
+   */
+  staleSessionPolicy?: "reauthenticate" | "reject";
   /** Probability (0..1) of a random fault on a served request. */
   faultRate?: number;
   /** Kinds drawn for random faults; default "503", "500-html" and "drop". */
@@ -117,10 +124,42 @@ const SESSION_COOKIE = "JSESSIONIDSSO";
 const DEFAULT_SESSION_TTL_MS = 30 * 60_000;
 const SERVER_BUSY = "Server busy";
 
+/** An answer worked out in full before it is sent, so that an after-apply fault can withhold it. */
+interface Reply {
+  status: number;
+  body?: Body;
+  headers?: Record<string, string | string[]>;
+}
+
+const UNAUTHORIZED: Reply = {
+  status: 401,
+  body: tomcatErrorPage(401, "Unauthorized"),
+  headers: { "www-authenticate": 'Basic realm="Cisco Unity Connection"' },
+};
+
+function serverBusy(mediaType: MediaType): Reply {
+  return { status: 503, body: renderError(mediaType, "SERVER_BUSY", SERVER_BUSY) };
+}
+
+function internalError(): Reply {
+  return { status: 500, body: tomcatErrorPage(500, "Internal Server Error") };
+}
+
+function errorReply(status: number, mediaType: MediaType, code: string, message: string): Reply {
+  return { status, body: renderError(mediaType, code, message) };
+}
+
+/** 200 with the resource, or 404 ErrorDetails when there is none. */
+function found(mediaType: MediaType, root: string, fields: Fields | undefined): Reply {
+  if (fields === undefined) return errorReply(404, mediaType, "NOT_FOUND", `${root} not found`);
+  return { status: 200, body: renderResource(mediaType, root, fields) };
+}
+
 type Route =
   | { name: "version" }
   | { name: "users" }
   | { name: "user"; objectId: string }
+  | { name: "alternateExtensions"; objectId: string }
   | { name: "credential"; objectId: string; kind: CredentialKind }
   | { name: "rule"; objectId: string };
 
@@ -128,6 +167,7 @@ const ROUTE_METHODS: Record<Route["name"], readonly string[]> = {
   version: ["GET"],
   users: ["GET"],
   user: ["GET"],
+  alternateExtensions: ["GET"],
   credential: ["GET", "PUT"],
   rule: ["GET"],
 };
@@ -138,6 +178,10 @@ function matchRoute(pathname: string): Route | undefined {
   if (path === "/vmrest/users") return { name: "users" };
   const user = /^\/vmrest\/users\/([^/]+)$/.exec(path)?.[1];
   if (user !== undefined) return { name: "user", objectId: user.toLowerCase() };
+  const alternates = /^\/vmrest\/users\/([^/]+)\/alternateextensions$/.exec(path)?.[1];
+  if (alternates !== undefined) {
+    return { name: "alternateExtensions", objectId: alternates.toLowerCase() };
+  }
   const credential = /^\/vmrest\/users\/([^/]+)\/credential\/(pin|password)$/.exec(path);
   if (credential?.[1] !== undefined) {
     const kind = credential[2] === "pin" ? "pin" : "password";
@@ -209,7 +253,14 @@ function emptyStats(): SimulatorStats {
     freshAuthentications: 0,
     peakConcurrency: 0,
     throttled: 0,
-    faults: { "503": 0, "500-html": 0, drop: 0, slow: 0 },
+    faults: {
+      "503": 0,
+      "500-html": 0,
+      drop: 0,
+      slow: 0,
+      "drop-after-apply": 0,
+      "slow-after-apply": 0,
+    },
   };
 }
 
@@ -221,6 +272,7 @@ class SimulatorServer implements CupiSimulator {
   readonly #account: string;
   readonly #maxConcurrent: number;
   readonly #sessionTtlMs: number;
+  readonly #rejectStaleSessions: boolean;
   readonly #secure: boolean;
   readonly #server: Server;
   /** Aborted by close(), to cut short latency and slow faults still waiting. */
@@ -250,6 +302,7 @@ class SimulatorServer implements CupiSimulator {
     this.#account = `${options.account.username}:${options.account.password}`;
     this.#maxConcurrent = maxConcurrent;
     this.#sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.#rejectStaleSessions = options.staleSessionPolicy === "reject";
     this.#secure = options.tls !== undefined;
     this.#server = options.tls
       ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, this.#onRequest)
@@ -317,7 +370,7 @@ class SimulatorServer implements CupiSimulator {
   readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     this.#handle(request, response).catch((error: unknown) => {
       console.error("cupi-simulator: request failed", error);
-      this.#send(response, 500, tomcatErrorPage(500, "Internal Server Error"));
+      this.#send(response, internalError());
     });
   };
 
@@ -338,7 +391,7 @@ class SimulatorServer implements CupiSimulator {
 
     if (this.#inFlight >= this.#maxConcurrent) {
       this.#stats.throttled += 1;
-      this.#send(response, 503, renderError(mediaType, "SERVER_BUSY", SERVER_BUSY));
+      this.#send(response, serverBusy(mediaType));
       return;
     }
     this.#inFlight += 1;
@@ -355,18 +408,26 @@ class SimulatorServer implements CupiSimulator {
           request.socket.destroy();
           return;
         case "503":
-          this.#send(response, 503, renderError(mediaType, "SERVER_BUSY", SERVER_BUSY));
+          this.#send(response, serverBusy(mediaType));
           return;
         case "500-html":
-          this.#send(response, 500, tomcatErrorPage(500, "Internal Server Error"));
+          this.#send(response, internalError());
           return;
         case "slow":
           if (!(await pause(fault.delayMs, abandoned))) return;
           break;
+        case "drop-after-apply":
+        case "slow-after-apply":
         case undefined:
           break;
       }
-      await this.#serve(request, response, url, cookies, mediaType);
+      const reply = await this.#serve(request, url, cookies, mediaType);
+      if (fault?.kind === "drop-after-apply") {
+        request.socket.destroy();
+        return;
+      }
+      if (fault?.kind === "slow-after-apply" && !(await pause(fault.delayMs, abandoned))) return;
+      this.#send(response, reply);
     } finally {
       this.#inFlight -= 1;
     }
@@ -380,88 +441,83 @@ class SimulatorServer implements CupiSimulator {
 
   async #serve(
     request: IncomingMessage,
-    response: ServerResponse,
     url: URL,
     cookies: Map<string, string>,
     mediaType: MediaType,
-  ): Promise<void> {
-    if (!this.#authenticate(request, response, cookies)) {
-      this.#send(response, 401, tomcatErrorPage(401, "Unauthorized"), {
-        "www-authenticate": 'Basic realm="Cisco Unity Connection"',
-      });
-      return;
-    }
+  ): Promise<Reply> {
+    const setCookie = this.#authenticate(request, cookies);
+    if (setCookie === undefined) return UNAUTHORIZED;
+    const reply = await this.#route(request, url, mediaType);
+    if (setCookie.length === 0) return reply;
+    return { ...reply, headers: { ...reply.headers, "set-cookie": setCookie } };
+  }
+
+  async #route(request: IncomingMessage, url: URL, mediaType: MediaType): Promise<Reply> {
     const route = matchRoute(url.pathname);
-    if (route === undefined) {
-      this.#send(response, 404, renderError(mediaType, "NOT_FOUND", "Resource not found"));
-      return;
-    }
+    if (route === undefined) return errorReply(404, mediaType, "NOT_FOUND", "Resource not found");
     const method = request.method ?? "";
     const allowed = ROUTE_METHODS[route.name];
     if (!allowed.includes(method)) {
-      this.#send(
-        response,
-        405,
-        renderError(mediaType, "METHOD_NOT_ALLOWED", "Method not allowed"),
-        {
-          allow: allowed.join(", "),
-        },
-      );
-      return;
+      return {
+        ...errorReply(405, mediaType, "METHOD_NOT_ALLOWED", "Method not allowed"),
+        headers: { allow: allowed.join(", ") },
+      };
     }
 
     switch (route.name) {
       case "version":
-        this.#send(
-          response,
-          200,
-          renderResource(mediaType, "VersionInfo", { version: CUC_VERSION }),
-        );
-        return;
+        return {
+          status: 200,
+          body: renderResource(mediaType, "VersionInfo", { version: CUC_VERSION }),
+        };
       case "users":
-        this.#listUsers(response, url.searchParams, mediaType);
-        return;
+        return this.#listUsers(url.searchParams, mediaType);
       case "user": {
         const user = this.#directory.user(route.objectId);
-        this.#sendFound(response, mediaType, "User", user && this.#directory.userFields(user));
-        return;
+        return found(mediaType, "User", user && this.#directory.userFields(user));
+      }
+      case "alternateExtensions": {
+        const items = this.#directory.alternateExtensionFields(route.objectId);
+        if (items === undefined) return errorReply(404, mediaType, "NOT_FOUND", "User not found");
+        const body = renderList(
+          mediaType,
+          "AlternateExtensions",
+          "AlternateExtension",
+          items.length,
+          items,
+        );
+        return { status: 200, body };
       }
       case "credential":
         if (method === "PUT") {
-          await this.#putCredential(request, response, route.objectId, route.kind, mediaType);
-        } else {
-          const fields = this.#directory.credentialFields(route.objectId, route.kind);
-          this.#sendFound(response, mediaType, "Credential", fields);
+          return this.#putCredential(request, route.objectId, route.kind, mediaType);
         }
-        return;
-      case "rule":
-        this.#sendFound(
-          response,
+        return found(
           mediaType,
-          "AuthenticationRule",
-          this.#directory.ruleFields(route.objectId),
+          "Credential",
+          this.#directory.credentialFields(route.objectId, route.kind),
         );
-        return;
+      case "rule":
+        return found(mediaType, "AuthenticationRule", this.#directory.ruleFields(route.objectId));
     }
   }
 
   /**
    * Basic must match the account whenever it is sent. A live session cookie saves the fresh
-   * authentication; a request without a live cookie needs Basic, and then opens a session.
+   * authentication; a request without a live cookie needs Basic, and then opens a session. Gives
+   * the Set-Cookie lines to send (none for a live session), or undefined when refused.
    */
-  #authenticate(
-    request: IncomingMessage,
-    response: ServerResponse,
-    cookies: Map<string, string>,
-  ): boolean {
+  #authenticate(request: IncomingMessage, cookies: Map<string, string>): string[] | undefined {
     const authorization = request.headers.authorization;
-    if (authorization !== undefined && !this.#isAccount(authorization)) return false;
+    if (authorization !== undefined && !this.#isAccount(authorization)) return undefined;
     const sessionId = cookies.get(SESSION_COOKIE);
-    if (sessionId !== undefined && this.#renewSession(sessionId)) return true;
-    if (authorization === undefined) return false;
+    if (sessionId !== undefined) {
+      if (this.#renewSession(sessionId)) return [];
+      if (this.#rejectStaleSessions) return undefined;
+    }
+    if (authorization === undefined) return undefined;
     this.#stats.freshAuthentications += 1;
-    response.setHeader("set-cookie", this.#openSession());
-    return true;
+    return this.#openSession();
   }
 
   #isAccount(authorization: string): boolean {
@@ -492,13 +548,12 @@ class SimulatorServer implements CupiSimulator {
     ];
   }
 
-  #listUsers(response: ServerResponse, params: URLSearchParams, mediaType: MediaType): void {
+  #listUsers(params: URLSearchParams, mediaType: MediaType): Reply {
     const queryText = params.get("query");
     const query = queryText === null ? undefined : parseUserQuery(queryText);
     const pageNumber = pageParameter(params.get("pageNumber"), 1);
     if ((queryText !== null && query === undefined) || pageNumber === undefined) {
-      this.#send(response, 400, renderError(mediaType, "INVALID_PARAMETER", "Invalid query"));
-      return;
+      return errorReply(400, mediaType, "INVALID_PARAMETER", "Invalid query");
     }
     // Without a query, every user: all aliases start with "".
     const matches = this.#directory.findUsers(
@@ -508,69 +563,41 @@ class SimulatorServer implements CupiSimulator {
     );
     const rowsPerPage = pageParameter(params.get("rowsPerPage"), Math.max(matches.length, 1));
     if (rowsPerPage === undefined) {
-      this.#send(response, 400, renderError(mediaType, "INVALID_PARAMETER", "Invalid rowsPerPage"));
-      return;
+      return errorReply(400, mediaType, "INVALID_PARAMETER", "Invalid rowsPerPage");
     }
     const page = matches.slice((pageNumber - 1) * rowsPerPage, pageNumber * rowsPerPage);
     const items = page.map((user) => this.#directory.userFields(user));
-    this.#send(response, 200, renderList(mediaType, "Users", "User", matches.length, items));
+    return { status: 200, body: renderList(mediaType, "Users", "User", matches.length, items) };
   }
 
   async #putCredential(
     request: IncomingMessage,
-    response: ServerResponse,
     objectId: string,
     kind: CredentialKind,
     mediaType: MediaType,
-  ): Promise<void> {
+  ): Promise<Reply> {
     const bodyType = bodyMediaType(request.headers["content-type"]);
     if (bodyType === undefined) {
-      this.#send(
-        response,
-        415,
-        renderError(mediaType, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type"),
-      );
-      return;
+      return errorReply(415, mediaType, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type");
     }
     const fields = parseCredentialBody(bodyType, await readText(request));
     if (fields === undefined) {
-      this.#send(
-        response,
-        400,
-        renderError(mediaType, "INVALID_PARAMETER", "Invalid request body"),
-      );
-      return;
+      return errorReply(400, mediaType, "INVALID_PARAMETER", "Invalid request body");
     }
     const outcome = this.#directory.update(objectId, kind, fields, new Date());
-    if (outcome.status === 204) {
-      response.writeHead(204).end();
+    if (outcome.status === 204) return { status: 204 };
+    return errorReply(outcome.status, mediaType, outcome.code, outcome.message);
+  }
+
+  #send(response: ServerResponse, reply: Reply): void {
+    if (response.headersSent || response.destroyed) return;
+    const { body } = reply;
+    if (body === undefined) {
+      response.writeHead(reply.status, reply.headers).end();
       return;
     }
-    this.#send(response, outcome.status, renderError(mediaType, outcome.code, outcome.message));
-  }
-
-  #sendFound(
-    response: ServerResponse,
-    mediaType: MediaType,
-    root: string,
-    fields: Record<string, string> | undefined,
-  ): void {
-    if (fields === undefined) {
-      this.#send(response, 404, renderError(mediaType, "NOT_FOUND", `${root} not found`));
-    } else {
-      this.#send(response, 200, renderResource(mediaType, root, fields));
-    }
-  }
-
-  #send(
-    response: ServerResponse,
-    status: number,
-    body: Body,
-    headers: Record<string, string> = {},
-  ): void {
-    if (response.headersSent || response.destroyed) return;
-    response.writeHead(status, {
-      ...headers,
+    response.writeHead(reply.status, {
+      ...reply.headers,
       "content-type": body.contentType,
       "content-length": Buffer.byteLength(body.text),
     });

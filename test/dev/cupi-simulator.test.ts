@@ -21,6 +21,7 @@ const ADMIN = "cd6ea232-4087-4d84-a411-bec54b0b4f4f";
 const FIRST_DUP = "77b08785-c40c-414d-9483-84e517c24c1b";
 const SECOND_DUP = "d40241cc-b70a-4b2e-b73f-08c9521be1fc";
 const SYMBOLS = "5f0e7a1c-2b3d-4c5e-8f90-a1b2c3d4e5f6";
+const ALTERNATES = "3c9a51d2-6e4f-4b7a-8c1d-2e3f4a5b6c7d";
 const UNKNOWN = "00000000-0000-4000-8000-000000000000";
 const LENIENT_RULE = "9e8d7c6b-5a49-4382-9170-fedcba987654";
 const SEED_PIN = "480916";
@@ -35,11 +36,25 @@ const USERS: SimulatedUser[] = [
     pin: SEED_PIN,
     password: "Kq7#vRt2pLm9",
   },
-  { objectId: LDAP_USER, alias: "lhansen", dtmfAccessId: "3003", ldapType: 1, pin: "602817" },
+  {
+    objectId: LDAP_USER,
+    alias: "lhansen",
+    dtmfAccessId: "3003",
+    alternateExtensions: ["+4722003003"],
+    ldapType: 1,
+    pin: "602817",
+  },
   { objectId: ADMIN, alias: "cucadmin", roles: ["System Administrator"] },
   { objectId: FIRST_DUP, alias: "dup.user", firstName: "Dana" },
   { objectId: SECOND_DUP, alias: "dup.user", firstName: "Dora" },
   { objectId: SYMBOLS, alias: "sym.user", passwordPolicyObjectId: LENIENT_RULE },
+  {
+    objectId: ALTERNATES,
+    alias: "alt.user",
+    dtmfAccessId: "4004",
+    alternateExtensions: ["82947", "+1 (408) 555-0173"],
+    pin: SEED_PIN,
+  },
 ];
 
 const RULES = [
@@ -261,6 +276,66 @@ describe("CUPI simulator over HTTPS", () => {
     const unknown = await get(`/vmrest/users/${UNKNOWN}`);
     expect(unknown.status).toBe(404);
     expect(errorOf(unknown).code).toBeTruthy();
+  });
+
+  it("lists alternate extensions, with CUPI's JSON list quirks", async () => {
+    const path = (objectId: string) => `/vmrest/users/${objectId}/alternateextensions`;
+    const two = await get(path(ALTERNATES));
+    expect(two.status).toBe(200);
+    const list = xml.parse(two.body).AlternateExtensions;
+    expect(list["@total"]).toBe("2");
+    expect(list.AlternateExtension).toEqual([
+      { ObjectId: expect.any(String), DtmfAccessId: "82947", IdIndex: "1" },
+      { ObjectId: expect.any(String), DtmfAccessId: "+1 (408) 555-0173", IdIndex: "2" },
+    ]);
+    const objectIds = list.AlternateExtension.map((item: { ObjectId: string }) => item.ObjectId);
+    for (const objectId of objectIds) {
+      expect(objectId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+    expect(new Set(objectIds).size).toBe(2);
+
+    const json = { accept: "application/json" };
+    const again = JSON.parse((await get(path(ALTERNATES), json)).body);
+    expect(again.AlternateExtension.map((item: { ObjectId: string }) => item.ObjectId)).toEqual(
+      objectIds,
+    );
+    const one = JSON.parse((await get(path(LDAP_USER), json)).body);
+    expect(one).toEqual({
+      "@total": "1",
+      AlternateExtension: {
+        ObjectId: expect.any(String),
+        DtmfAccessId: "+4722003003",
+        IdIndex: "1",
+      },
+    });
+    expect(JSON.parse((await get(path(JSMITH), json)).body)).toEqual({ "@total": "0" });
+    expect(xml.parse((await get(path(JSMITH))).body).AlternateExtensions).toEqual({
+      "@total": "0",
+    });
+
+    const unknown = await get(path(UNKNOWN));
+    expect(unknown.status).toBe(404);
+    expect(errorOf(unknown).code).toBe("NOT_FOUND");
+  });
+
+  it("rejects a PIN containing or lifted from an alternate extension as trivial", async () => {
+    for (const pin of ["829470", "550173"]) {
+      const reply = await put(
+        pinOf(ALTERNATES),
+        credentialXml(`<Credentials>${pin}</Credentials>`),
+      );
+      expect(reply.status, pin).toBe(400);
+      expect(errorOf(reply).message).toMatch(
+        /^Trivial passwords or PINs are not allowed: .*extension/,
+      );
+    }
+    expect(simulator.credentialOf(ALTERNATES, "pin")).toMatchObject({
+      value: SEED_PIN,
+      changes: 0,
+    });
+    // The same PIN suits a user without that alternate extension.
+    const control = await put(pinOf(JSMITH), credentialXml("<Credentials>829470</Credentials>"));
+    expect(control.status).toBe(204);
   });
 
   it("describes a credential without revealing it", async () => {
@@ -497,6 +572,58 @@ describe("CUPI simulator over HTTPS", () => {
     expect(sessionCookie(renewed)).not.toBe(cookie);
   });
 
+  it("answers a stale cookie with 401 under staleSessionPolicy reject, even with valid Basic", async () => {
+    const strict = await createCupiSimulator({
+      ...BASE_OPTIONS,
+      tls: certificates.server,
+      staleSessionPolicy: "reject",
+    });
+    try {
+      const cookie = sessionCookie(await call(strict, agent, "/vmrest/version"));
+      expect((await call(strict, agent, "/vmrest/version", { cookie })).status).toBe(200);
+      strict.invalidateSessions();
+
+      const refused = await call(strict, agent, "/vmrest/version", { cookie });
+      expect(refused.status).toBe(401);
+      expect(refused.headers["content-type"]).toContain("text/html");
+      expect(refused.body).toContain("HTTP Status 401");
+      expect(setCookies(refused)).toEqual([]);
+
+      // The client drops its cookies and resends with Basic only.
+      const renewed = await call(strict, agent, "/vmrest/version");
+      expect(renewed.status).toBe(200);
+      const fresh = sessionCookie(renewed);
+      expect(fresh).not.toBe(cookie);
+      expect((await call(strict, agent, "/vmrest/version", { cookie: fresh })).status).toBe(200);
+      expect(strict.stats.freshAuthentications).toBe(2);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it.each([
+    { policy: "reauthenticate", status: 200, freshAuthentications: 2 },
+    { policy: "reject", status: 401, freshAuthentications: 1 },
+  ] as const)(
+    "answers an expired cookie with valid Basic $status under staleSessionPolicy $policy",
+    async ({ policy, status, freshAuthentications }) => {
+      const shortLived = await createCupiSimulator({
+        ...BASE_OPTIONS,
+        tls: certificates.server,
+        sessionTtlMs: 50,
+        staleSessionPolicy: policy,
+      });
+      try {
+        const cookie = sessionCookie(await call(shortLived, agent, "/vmrest/version"));
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        expect((await call(shortLived, agent, "/vmrest/version", { cookie })).status).toBe(status);
+        expect(shortLived.stats.freshAuthentications).toBe(freshAuthentications);
+      } finally {
+        await shortLived.close();
+      }
+    },
+  );
+
   it("records requests without the Authorization value", async () => {
     const cookie = sessionCookie(await get("/vmrest/users?query=(alias%20is%20jsmith)"));
     await get("/vmrest/version", { cookie, accept: "application/json" });
@@ -614,7 +741,14 @@ describe("CUPI simulator load and faults (HTTP)", () => {
     expect(performance.now() - slowStart).toBeGreaterThanOrEqual(190);
 
     expect((await call(simulator, agent, "/vmrest/version")).status).toBe(200);
-    expect(simulator.stats.faults).toEqual({ "503": 1, "500-html": 1, drop: 1, slow: 1 });
+    expect(simulator.stats.faults).toEqual({
+      "503": 1,
+      "500-html": 1,
+      drop: 1,
+      slow: 1,
+      "drop-after-apply": 0,
+      "slow-after-apply": 0,
+    });
   });
 
   it("stops a slow response when the client gives up, freeing its slot", async () => {
@@ -642,6 +776,67 @@ describe("CUPI simulator load and faults (HTTP)", () => {
     await simulator.close();
     expect(performance.now() - closeStart).toBeLessThan(1000);
     expect(await outcome).toBe("failed");
+  });
+
+  describe("after-apply faults", () => {
+    const pinPath = `/vmrest/users/${JSMITH}/credential/pin`;
+    const putPin = (simulator: CupiSimulator, pin: string, signal?: AbortSignal) =>
+      call(simulator, agent, pinPath, {
+        method: "PUT",
+        contentType: "application/xml",
+        body: credentialXml(`<Credentials>${pin}</Credentials>`),
+        ...(signal === undefined ? {} : { signal }),
+      });
+
+    it("applies a PUT and then drops the connection without answering", async () => {
+      const simulator = await start();
+      simulator.injectFaults("drop-after-apply");
+      await expect(putPin(simulator, "739215")).rejects.toThrow();
+      expect(simulator.credentialOf(JSMITH, "pin")).toMatchObject({ value: "739215", changes: 1 });
+      expect(simulator.stats.faults["drop-after-apply"]).toBe(1);
+
+      // A blind retry now meets the change it already made.
+      const retry = await putPin(simulator, "739215");
+      expect(retry.status).toBe(400);
+      expect(errorOf(retry).message).toBe("Repeat credentials prohibited by credential policy");
+    });
+
+    it("applies a PUT and withholds the answer for delayMs", async () => {
+      const simulator = await start();
+      simulator.injectFaults({ kind: "slow-after-apply", delayMs: 300 });
+      const started = performance.now();
+      const pending = putPin(simulator, "739215");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(simulator.credentialOf(JSMITH, "pin")).toMatchObject({ value: "739215", changes: 1 });
+      expect((await pending).status).toBe(204);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      expect(simulator.stats.faults["slow-after-apply"]).toBe(1);
+    });
+
+    it("stops withholding when the client gives up, freeing its slot", async () => {
+      const simulator = await start({ maxConcurrent: 1 });
+      simulator.injectFaults("slow-after-apply");
+      await expect(putPin(simulator, "739215", AbortSignal.timeout(100))).rejects.toThrow();
+      expect(simulator.credentialOf(JSMITH, "pin").changes).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await call(simulator, agent, "/vmrest/version")).status).toBe(200);
+      expect(simulator.stats.throttled).toBe(0);
+    });
+
+    it("closes promptly while an applied answer is withheld", async () => {
+      const simulator = await start();
+      simulator.injectFaults("slow-after-apply");
+      const outcome = putPin(simulator, "739215").then(
+        () => "answered",
+        () => "failed",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(simulator.credentialOf(JSMITH, "pin").changes).toBe(1);
+      const closeStart = performance.now();
+      await simulator.close();
+      expect(performance.now() - closeStart).toBeLessThan(1000);
+      expect(await outcome).toBe("failed");
+    });
   });
 
   it("draws random faults from the seed, so a seed replays the same run", async () => {

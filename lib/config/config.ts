@@ -1,0 +1,126 @@
+import { ACTIONS, type Action } from "../events/contract.ts";
+
+/** One CUC cluster: where its publisher answers and which secret holds the service account. */
+export interface ClusterConfig {
+  readonly name: string;
+  readonly baseUrl: string;
+  /** Secrets Manager secret: JSON `{"username","password","caCertificate"?}`. */
+  readonly secretId: string;
+}
+
+export interface ServiceConfig {
+  /** The cluster used when an event names none (from CUPI_BASE_URL and CUPI_SECRET_ID). */
+  readonly defaultCluster: ClusterConfig | undefined;
+  /** Named clusters from CUPI_CLUSTERS, selected by an event's `cluster`. */
+  readonly clusters: ReadonlyMap<string, ClusterConfig>;
+  readonly dlqUrl: string;
+  /** ALLOWED_ACTIONS (comma-separated); default: every action. */
+  readonly allowedActions: ReadonlySet<Action>;
+  /** DELIVERY_SECRET_PREFIX: `deliverTo` secrets must start with it; unset means no delivery. */
+  readonly deliverySecretPrefix: string | undefined;
+  /** CUPI_MAX_IN_FLIGHT: requests in flight per CUC host per container. Default 2. */
+  readonly cupiMaxInFlight: number;
+  /** CUPI_ALLOW_INSECURE_HTTP=true permits http:// (the local simulator only). */
+  readonly allowInsecureHttp: boolean;
+  /** SERVICE_SECRET_CACHE_SECONDS: how long the service account is reused. Default 300. */
+  readonly serviceSecretCacheSeconds: number;
+  /** RECORD_MIN_TIME_MS: a record is not started with less Lambda time left. Default 10 s. */
+  readonly recordMinTimeMs: number;
+  /** DEADLINE_SAFETY_MS: work stops this long before Lambda's own timeout. Default 2 s. */
+  readonly deadlineSafetyMs: number;
+}
+
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
+
+/** Reads and checks the configuration once, at cold start: a bad value stops the function there. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
+  const clusters = parseClusters(env.CUPI_CLUSTERS);
+  const baseUrl = nonEmpty(env.CUPI_BASE_URL);
+  const secretId = nonEmpty(env.CUPI_SECRET_ID);
+  if ((baseUrl === undefined) !== (secretId === undefined)) {
+    throw new ConfigurationError("CUPI_BASE_URL and CUPI_SECRET_ID must be set together");
+  }
+  if (baseUrl === undefined && clusters.size === 0) {
+    throw new ConfigurationError("set CUPI_BASE_URL and CUPI_SECRET_ID, or CUPI_CLUSTERS");
+  }
+  const dlqUrl = nonEmpty(env.DLQ_URL);
+  if (dlqUrl === undefined) throw new ConfigurationError("DLQ_URL is required");
+  return {
+    defaultCluster:
+      baseUrl === undefined || secretId === undefined
+        ? undefined
+        : { name: "default", baseUrl: requireUrl("CUPI_BASE_URL", baseUrl), secretId },
+    clusters,
+    dlqUrl,
+    allowedActions: parseActions(env.ALLOWED_ACTIONS),
+    deliverySecretPrefix: nonEmpty(env.DELIVERY_SECRET_PREFIX),
+    cupiMaxInFlight: positiveInteger("CUPI_MAX_IN_FLIGHT", env.CUPI_MAX_IN_FLIGHT, 2),
+    allowInsecureHttp: env.CUPI_ALLOW_INSECURE_HTTP === "true",
+    serviceSecretCacheSeconds: positiveInteger(
+      "SERVICE_SECRET_CACHE_SECONDS",
+      env.SERVICE_SECRET_CACHE_SECONDS,
+      300,
+    ),
+    recordMinTimeMs: positiveInteger("RECORD_MIN_TIME_MS", env.RECORD_MIN_TIME_MS, 10_000),
+    deadlineSafetyMs: positiveInteger("DEADLINE_SAFETY_MS", env.DEADLINE_SAFETY_MS, 2_000),
+  };
+}
+
+function parseClusters(value: string | undefined): Map<string, ClusterConfig> {
+  const clusters = new Map<string, ClusterConfig>();
+  if (nonEmpty(value) === undefined) return clusters;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value as string);
+  } catch {
+    throw new ConfigurationError("CUPI_CLUSTERS must be JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError('CUPI_CLUSTERS must map names to { "baseUrl", "secretId" }');
+  }
+  for (const [name, entry] of Object.entries(parsed)) {
+    const { baseUrl, secretId } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof baseUrl !== "string" || typeof secretId !== "string" || secretId === "") {
+      throw new ConfigurationError(`CUPI_CLUSTERS.${name} needs string baseUrl and secretId`);
+    }
+    clusters.set(name, {
+      name,
+      baseUrl: requireUrl(`CUPI_CLUSTERS.${name}.baseUrl`, baseUrl),
+      secretId,
+    });
+  }
+  return clusters;
+}
+
+function parseActions(value: string | undefined): Set<Action> {
+  if (nonEmpty(value) === undefined) return new Set(ACTIONS);
+  const actions = new Set<Action>();
+  for (const item of (value as string).split(",").map((part) => part.trim())) {
+    if (item === "") continue;
+    if (!(ACTIONS as readonly string[]).includes(item)) {
+      throw new ConfigurationError(`ALLOWED_ACTIONS: unknown action ${item}`);
+    }
+    actions.add(item as Action);
+  }
+  return actions;
+}
+
+function requireUrl(name: string, value: string): string {
+  if (!URL.canParse(value)) throw new ConfigurationError(`${name} must be a URL`);
+  return value;
+}
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (nonEmpty(value) === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new ConfigurationError(`${name} must be a positive integer`);
+  }
+  return parsed;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}

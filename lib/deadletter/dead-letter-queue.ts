@@ -1,0 +1,71 @@
+import {
+  type MessageAttributeValue,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { scrubBody } from "../events/plaintext.ts";
+import type { ErrorCode } from "../reset/outcome.ts";
+
+export interface DeadLetter {
+  /** The original SQS body; credential values are removed before it is sent. */
+  readonly body: string;
+  readonly errorCode: ErrorCode;
+  /** Human readable and free of secrets. */
+  readonly errorMessage: string;
+  readonly sourceMessageId: string;
+  readonly receiveCount: number;
+  readonly eventId?: string | undefined;
+  readonly source?: string | undefined;
+  readonly action?: string | undefined;
+}
+
+/** SQS allows 256 KiB per message; a reason longer than this helps nobody. */
+const MAX_ERROR_MESSAGE = 1_000;
+
+/** Sends permanent failures to the DLQ with the reason as String message attributes. */
+export class DeadLetterQueue {
+  readonly #client: SQSClient;
+  readonly #queueUrl: string;
+
+  constructor(client: SQSClient, queueUrl: string) {
+    this.#client = client;
+    this.#queueUrl = queueUrl;
+  }
+
+  async send(letter: DeadLetter, failedAt = new Date()): Promise<void> {
+    const attributes: Record<string, MessageAttributeValue> = {};
+    const set = (name: string, value: string | undefined): void => {
+      if (value !== undefined && value !== "") {
+        attributes[name] = { DataType: "String", StringValue: value };
+      }
+    };
+    set("errorCode", letter.errorCode);
+    set("errorMessage", clip(letter.errorMessage));
+    set("eventId", letter.eventId);
+    set("sourceMessageId", letter.sourceMessageId);
+    set("failedAt", failedAt.toISOString());
+    set("receiveCount", String(letter.receiveCount));
+    set("source", letter.source);
+    set("action", letter.action);
+    const fifo = this.#queueUrl.endsWith(".fifo");
+    await this.#client.send(
+      new SendMessageCommand({
+        QueueUrl: this.#queueUrl,
+        MessageBody: scrubBody(letter.body),
+        MessageAttributes: attributes,
+        ...(fifo
+          ? {
+              MessageGroupId: letter.eventId ?? letter.sourceMessageId,
+              MessageDeduplicationId: letter.sourceMessageId,
+            }
+          : {}),
+      }),
+    );
+  }
+}
+
+function clip(message: string): string {
+  return message.length > MAX_ERROR_MESSAGE
+    ? `${message.slice(0, MAX_ERROR_MESSAGE - 1)}…`
+    : message;
+}

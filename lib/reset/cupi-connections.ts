@@ -1,0 +1,98 @@
+import type { ClusterConfig } from "../config/config.ts";
+import { CupiClient, type CupiClientOptions } from "../cupi/client.ts";
+import type { SecretStore } from "../secrets/secret-store.ts";
+import { SecretValue } from "../secrets/secret-value.ts";
+
+/** The service-account secret's content: `{"username","password","caCertificate"?}`. */
+interface ServiceAccount {
+  readonly username: string;
+  readonly password: SecretValue;
+  readonly caCertificate: string | undefined;
+}
+
+export class ServiceAccountError extends Error {
+  override readonly name = "ServiceAccountError";
+}
+
+export type ClientSettings = Omit<CupiClientOptions, "baseUrl" | "account" | "caCertificate">;
+
+interface Connection {
+  readonly client: CupiClient;
+  readonly caCertificate: string | undefined;
+  username: string;
+  password: SecretValue;
+}
+
+/**
+ * One CUPI client per cluster for the life of the container, so sessions, connections and the
+ * throttle are shared by every record. The service account comes from its secret (cached a few
+ * minutes); a rotated password is picked up without dropping the client.
+ */
+export class CupiConnections {
+  readonly #secrets: SecretStore;
+  readonly #settings: ClientSettings;
+  readonly #connections = new Map<string, Connection>();
+
+  constructor(secrets: SecretStore, settings: ClientSettings) {
+    this.#secrets = secrets;
+    this.#settings = settings;
+  }
+
+  /** The client for a cluster; `refresh` re-reads the service account, skipping the cache. */
+  async client(cluster: ClusterConfig, refresh = false): Promise<CupiClient> {
+    const account = parseServiceAccount(
+      cluster.secretId,
+      await this.#secrets.cached(cluster.secretId, refresh),
+    );
+    const existing = this.#connections.get(cluster.name);
+    if (existing !== undefined && existing.caCertificate === account.caCertificate) {
+      const rotated =
+        existing.username !== account.username ||
+        existing.password.reveal() !== account.password.reveal();
+      if (rotated) {
+        existing.client.updateAccount(account);
+        existing.username = account.username;
+        existing.password = account.password;
+      }
+      return existing.client;
+    }
+    await existing?.client.close();
+    const client = new CupiClient({
+      ...this.#settings,
+      baseUrl: cluster.baseUrl,
+      account,
+      ...(account.caCertificate === undefined ? {} : { caCertificate: account.caCertificate }),
+    });
+    this.#connections.set(cluster.name, {
+      client,
+      caCertificate: account.caCertificate,
+      username: account.username,
+      password: account.password,
+    });
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#connections.values()].map(({ client }) => client.close()));
+    this.#connections.clear();
+  }
+}
+
+function parseServiceAccount(secretId: string, secret: SecretValue): ServiceAccount {
+  let document: unknown;
+  try {
+    document = JSON.parse(secret.reveal());
+  } catch {
+    throw new ServiceAccountError(`service-account secret ${secretId} is not JSON`);
+  }
+  const { username, password, caCertificate } = (document ?? {}) as Record<string, unknown>;
+  if (typeof username !== "string" || username === "" || typeof password !== "string") {
+    throw new ServiceAccountError(
+      `service-account secret ${secretId} needs string "username" and "password"`,
+    );
+  }
+  if (caCertificate !== undefined && typeof caCertificate !== "string") {
+    throw new ServiceAccountError(`service-account secret ${secretId}: caCertificate must be PEM`);
+  }
+  return { username, password: new SecretValue(password), caCertificate };
+}

@@ -1,0 +1,38 @@
+/**
+ * Why a record was dead-lettered. Producers and operators code against these values: add new ones
+ * only, never rename.
+ */
+export const ERROR_CODES = [
+  /** Unparseable, schema violation, plaintext credential, unsafe identifier. */
+  "INVALID_EVENT",
+  "USER_NOT_FOUND",
+  "AMBIGUOUS_USER",
+  /** The secret holding the new value (or its key) does not exist or cannot be read. */
+  "SECRET_NOT_FOUND",
+  /** CUPI answered 400 (CUPI's reason in errorMessage), or the value cannot be sent at all. */
+  "CREDENTIAL_REJECTED",
+  /** CUPI answered 403: the service account's role may not change this user. */
+  "NOT_PERMITTED",
+  /** This service's own configuration refuses the event. */
+  "ACTION_NOT_ALLOWED",
+  /** CUPI cannot be used as configured (untrusted certificate, a redirect, an unreadable answer). */
+  "CUPI_ERROR",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A failure that retrying cannot fix: the record goes to the DLQ with this code and reason. */
+export class PermanentFailure extends Error {
+  override readonly name = "PermanentFailure";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, reason: string) {
+    super(reason);
+    this.code = code;
+  }
+}
+
+/** A failure that may pass: the record is reported in batchItemFailures and SQS redelivers it. */
+export class TransientFailure extends Error {
+  override readonly name = "TransientFailure";
+}
