@@ -15,6 +15,7 @@ const ACCOUNT = { username: "svc-cupi-reset", password: new SecretValue(SERVICE_
 const JSMITH = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c01";
 const ADMIN = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c02";
 const LOCKED = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c03";
+const ALTERNATE = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c06";
 const UNKNOWN = "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1effff";
 const PIN_RULE = "0a7e1c52-1111-4c2b-8d6f-9a0b1c2d3e4f";
 
@@ -31,6 +32,12 @@ const users = [
   },
   { objectId: ADMIN, alias: "cucadmin", roles: ["System Administrator"], dtmfAccessId: "4000" },
   { objectId: LOCKED, alias: "locked.user", dtmfAccessId: "4022" },
+  {
+    objectId: ALTERNATE,
+    alias: "alt.user",
+    dtmfAccessId: "4023",
+    alternateExtensions: ["5550173", "82947"],
+  },
   { objectId: "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c04", alias: "dup.user" },
   { objectId: "6c1b3a3e-5f0c-4d8e-9a51-0b9f5a1e2c05", alias: "dup.user" },
 ];
@@ -245,12 +252,70 @@ describe("CupiClient against the simulator over HTTPS", () => {
     );
   });
 
-  it("drops an expired session on 401 and retries once", async () => {
-    const cupi = client();
-    await cupi.getUser(JSMITH);
-    simulator.invalidateSessions();
+  it("drops an expired session on 401 and retries once without it", async () => {
+    const strict = await createCupiSimulator({
+      users,
+      rules,
+      tls: certificates.server,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+      staleSessionPolicy: "reject",
+    });
+    try {
+      const cupi = new CupiClient({
+        baseUrl: strict.url,
+        caCertificate: certificates.ca.cert,
+        account: ACCOUNT,
+      });
+      clients.push(cupi);
+      await cupi.getUser(JSMITH);
+      strict.invalidateSessions();
+      await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+      expect(strict.requests).toHaveLength(3);
+      expect(strict.requests[1]?.cookieNames).toContain("JSESSIONIDSSO");
+      expect(strict.requests[2]?.cookieNames).toEqual([]);
+      expect(strict.stats.freshAuthentications).toBe(2);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("does not send a refused service account again during the cool-down", async () => {
+    const wrong = { username: ACCOUNT.username, password: new SecretValue("CANARY-wrong-pw") };
+    const cupi = client({ account: wrong, authenticationCooldownMs: 60_000 });
+    await failure(cupi.version());
+    const second = await failure(cupi.getUser(JSMITH));
+    expect(second).toMatchObject({ kind: "authentication", retryable: true });
+    expect(simulator.stats.requests).toBe(1);
+    cupi.updateAccount(ACCOUNT);
     await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
-    expect(simulator.stats.freshAuthentications).toBe(2);
+  });
+
+  it("does not re-send a new credential that CUC may already have applied", async () => {
+    simulator.injectFaults("drop-after-apply");
+    const before = simulator.credentialOf(JSMITH, "pin").changes;
+    const error = await failure(
+      client().updateCredential(JSMITH, "pin", { Credentials: new SecretValue("602958") }),
+    );
+    expect(error).toMatchObject({ kind: "network", retryable: true, mayHaveTakenEffect: true });
+    expect(error.attempts).toBe(1);
+    expect(simulator.credentialOf(JSMITH, "pin").changes).toBe(before + 1);
+  });
+
+  it("re-sends an idempotent settings change after a lost answer", async () => {
+    simulator.injectFaults("drop-after-apply");
+    await client().updateCredential(JSMITH, "pin", { DoesntExpire: true });
+    expect(simulator.stats.requests).toBe(2);
+    expect(simulator.credentialOf(JSMITH, "pin").DoesntExpire).toBe(true);
+  });
+
+  it("refuses a deadline that is not epoch milliseconds", async () => {
+    await expect(client().version({ deadline: 30_000 })).rejects.toThrow(RangeError);
+    await expect(client().version({ deadline: Number.NaN })).rejects.toThrow(RangeError);
+  });
+
+  it("reads alternate extensions", async () => {
+    await expect(client().getAlternateExtensions(ALTERNATE)).resolves.toEqual(["5550173", "82947"]);
+    await expect(client().getAlternateExtensions(JSMITH)).resolves.toEqual([]);
   });
 
   it.each([
@@ -301,12 +366,29 @@ describe("CupiClient against the simulator over HTTPS", () => {
     expect(error).toMatchObject({ kind: "timeout", retryable: true });
   });
 
-  it("never has more requests in flight than its limit", async () => {
-    const cupi = client({ maxInFlight: 2 });
-    await Promise.all(Array.from({ length: 24 }, () => cupi.getUser(JSMITH)));
-    expect(simulator.stats.peakConcurrency).toBeLessThanOrEqual(2);
-    expect(simulator.stats.throttled).toBe(0);
-    expect(cupi.limiter.peak).toBeLessThanOrEqual(2);
+  it("keeps every client of a host in this process within one in-flight limit", async () => {
+    const slow = await createCupiSimulator({
+      users,
+      rules,
+      tls: certificates.server,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+      latencyMs: 20,
+    });
+    try {
+      // Two clients, two connection pools: only the shared per-host limiter keeps them at 2.
+      const options = { baseUrl: slow.url, caCertificate: certificates.ca.cert, account: ACCOUNT };
+      const first = new CupiClient({ ...options, maxInFlight: 2 });
+      const second = new CupiClient({ ...options, maxInFlight: 2 });
+      clients.push(first, second);
+      await Promise.all(
+        Array.from({ length: 24 }, (_, index) => (index % 2 ? first : second).getUser(JSMITH)),
+      );
+      expect(slow.stats.requests).toBe(24);
+      expect(slow.stats.peakConcurrency).toBe(2);
+      expect(slow.stats.throttled).toBe(0);
+    } finally {
+      await slow.close();
+    }
   });
 
   it("refuses a server whose certificate it does not trust, without retrying", async () => {
@@ -409,6 +491,43 @@ describe("CupiClient configuration and unusual answers", () => {
       await cupi.close();
     } finally {
       await echoing.close();
+    }
+  });
+
+  it.each([
+    ["near the 300-character clip", `${"x".repeat(290)} PIN {value} is trivial`],
+    ["with its whitespace folded", "bad value: {value}"],
+    [
+      "XML-escaped",
+      "<ErrorDetails><errors><message>bad {escaped}</message></errors></ErrorDetails>",
+    ],
+  ])("scrubs an echoed secret %s", async (_case, template) => {
+    const secret = `Ab1  <&>"' CANARY-${"z".repeat(12)}`;
+    const escaped = secret
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;")
+      .replace(/'/g, "&apos;");
+    const stub = await startStubServer((_request, _body, response) => {
+      response
+        .writeHead(400)
+        .end(template.replace("{value}", secret).replace("{escaped}", escaped));
+    });
+    try {
+      const cupi = new CupiClient({ baseUrl: stub.url, account: ACCOUNT, allowInsecureHttp: true });
+      const error = await failure(
+        cupi.updateCredential(JSMITH, "password", { Credentials: new SecretValue(secret) }),
+      );
+      // The marker itself may be clipped at 300 characters; the secret must not survive either way.
+      expect(error.cupiMessage).toMatch(/\[red/);
+      for (const shown of [error.message, error.cupiMessage ?? "", inspect(error, { depth: 10 })]) {
+        expect(shown).not.toContain("CANARY");
+        expect(shown).not.toContain("zzzzzzzzzzzz");
+      }
+      await cupi.close();
+    } finally {
+      await stub.close();
     }
   });
 
