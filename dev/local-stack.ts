@@ -1,0 +1,98 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { DEMO_ACCOUNT } from "./cupi-simulator/demo-account.ts";
+import {
+  type CupiSimulator,
+  createCupiSimulator,
+  type SimulatedUser,
+} from "./cupi-simulator/index.ts";
+import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager/index.ts";
+import {
+  createLocalSqsClient,
+  LOCAL_REGION,
+  type LocalQueues,
+  startLocalQueues,
+} from "./sqs/local-queues.ts";
+import { createDevCertificates } from "./tls.ts";
+
+export const SERVICE_ACCOUNT_SECRET = "cupi-reset/service-account";
+export const DELIVERY_PREFIX = "cupi-reset/delivery/";
+
+export interface LocalStackOptions {
+  readonly users: SimulatedUser[];
+  /** Secrets to seed besides the service account: name -> SecretString. */
+  readonly secrets?: Readonly<Record<string, string>>;
+  readonly visibilityTimeoutSeconds?: number;
+  readonly maxReceiveCount?: number;
+  readonly staleSessionPolicy?: "reauthenticate" | "reject";
+  /** Extra environment for the handler (ALLOWED_ACTIONS, CUPI_CLUSTERS, …). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** The service account's password as the secret holds it; default the simulator's. */
+  readonly servicePassword?: string;
+}
+
+export interface LocalStack {
+  readonly simulator: CupiSimulator;
+  readonly secretsManager: SecretsManagerStandIn;
+  readonly queues: LocalQueues;
+  readonly sqs: SQSClient;
+  /** The environment the reset function runs with, endpoints included. */
+  readonly environment: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole pipeline's surroundings on this machine: local-aws-sqs with the production redrive
+ * policy, the Secrets Manager stand-in, and the CUPI simulator over HTTPS with a private CA that
+ * the service-account secret carries, as a real deployment's would.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const certificates = await createDevCertificates();
+  const simulator = await createCupiSimulator({
+    users: options.users,
+    tls: certificates.server,
+    account: DEMO_ACCOUNT,
+    ...(options.staleSessionPolicy === undefined
+      ? {}
+      : { staleSessionPolicy: options.staleSessionPolicy }),
+  });
+  const secretsManager = await startSecretsManagerStandIn({
+    region: LOCAL_REGION,
+    secrets: {
+      [SERVICE_ACCOUNT_SECRET]: JSON.stringify({
+        username: DEMO_ACCOUNT.username,
+        password: options.servicePassword ?? DEMO_ACCOUNT.password,
+        caCertificate: certificates.ca.cert,
+      }),
+      ...options.secrets,
+    },
+  });
+  const queues = await startLocalQueues({
+    ...(options.visibilityTimeoutSeconds === undefined
+      ? {}
+      : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
+    ...(options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount }),
+  });
+  const environment = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_SQS: queues.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    CUPI_BASE_URL: simulator.url,
+    CUPI_SECRET_ID: SERVICE_ACCOUNT_SECRET,
+    DLQ_URL: queues.dlqUrl,
+    QUEUE_URL: queues.queueUrl,
+    DELIVERY_SECRET_PREFIX: DELIVERY_PREFIX,
+    ...options.environment,
+  };
+  return {
+    simulator,
+    secretsManager,
+    queues,
+    sqs: createLocalSqsClient(queues.endpoint),
+    environment,
+    close: async () => {
+      await Promise.all([simulator.close(), secretsManager.close(), queues.close()]);
+    },
+  };
+}

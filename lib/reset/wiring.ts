@@ -1,0 +1,41 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { loadConfig } from "../config/config.ts";
+import { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import { SecretStore } from "../secrets/secret-store.ts";
+import { createResetHandler } from "./batch-handler.ts";
+import { CupiConnections } from "./cupi-connections.ts";
+
+/**
+ * Builds the reset handler from the environment: the configuration, then AWS clients that find
+ * their endpoints the standard way (AWS_REGION, AWS_ENDPOINT_URL_SQS,
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER …), so the same code runs in Lambda and on the local stack.
+ */
+export function createResetHandlerFromEnvironment(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  logger = new Logger({ serviceName: "cupi-reset" }),
+) {
+  const config = loadConfig(env);
+  // Short SDK timeouts: a stuck AWS call must not eat the invocation; SQS redelivers instead.
+  const awsClientOptions = {
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
+  };
+  const secrets = new SecretStore({
+    client: new SecretsManagerClient(awsClientOptions),
+    cacheSeconds: config.serviceSecretCacheSeconds,
+  });
+  const connections = new CupiConnections(secrets, {
+    maxInFlight: config.cupiMaxInFlight,
+    allowInsecureHttp: config.allowInsecureHttp,
+  });
+  const handler = createResetHandler({
+    config,
+    secrets,
+    connections,
+    deadLetters: new DeadLetterQueue(new SQSClient(awsClientOptions), config.dlqUrl),
+    logger,
+  });
+  return Object.assign(handler, { close: () => connections.close() });
+}

@@ -1,0 +1,124 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { afterEach, beforeEach, vi } from "vitest";
+import type { LocalStack } from "../../dev/local-stack.ts";
+import {
+  createEventSourcePoller,
+  type EventSourcePoller,
+} from "../../dev/sqs/event-source-poller.ts";
+import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
+
+export interface DeadLetterMessage {
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+}
+
+/** Everything written to stdout and stderr while a test runs, to look for leaked secrets. */
+export function captureOutput(): { text: () => string } {
+  const chunks: string[] = [];
+  const capture = (chunk: unknown): boolean => {
+    chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString());
+    return true;
+  };
+  beforeEach(() => {
+    chunks.length = 0;
+    vi.spyOn(process.stdout, "write").mockImplementation(capture);
+    vi.spyOn(process.stderr, "write").mockImplementation(capture);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  return { text: () => chunks.join("") };
+}
+
+/** The reset function as Lambda would run it on this stack: real clients, endpoints from env. */
+export function startPipeline(stack: LocalStack, environment: Record<string, string> = {}) {
+  Object.assign(process.env, stack.environment, environment);
+  const handler = createResetHandlerFromEnvironment(
+    process.env,
+    new Logger({ serviceName: "cupi-reset", logLevel: "DEBUG" }),
+  );
+  const poller: EventSourcePoller = createEventSourcePoller({
+    sqs: stack.sqs,
+    queueUrl: stack.queues.queueUrl,
+    queueArn: stack.queues.queueArn,
+    handler,
+    maximumBatchingWindowSeconds: 0,
+    functionTimeoutMs: 30_000,
+  });
+  return { handler, poller };
+}
+
+export async function send(sqs: SQSClient, queueUrl: string, body: unknown): Promise<string> {
+  const sent = await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
+  return sent.MessageId ?? "";
+}
+
+/**
+ * Polls as the event source mapping would until the queue is empty, in-flight messages included:
+ * a record reported as failed comes back after the visibility timeout and is polled again.
+ */
+export async function drain(
+  poller: EventSourcePoller,
+  sqs: SQSClient,
+  queueUrl: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (Date.now() < giveUpAt) {
+    if ((await poller.pollOnce()) !== undefined) continue;
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    const waiting =
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    if (waiting === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`queue not drained within ${timeoutMs} ms`);
+}
+
+/** Reads (without deleting) every message on the DLQ, hiding each for a minute. */
+export async function readDeadLetters(
+  sqs: SQSClient,
+  dlqUrl: string,
+): Promise<DeadLetterMessage[]> {
+  const messages: DeadLetterMessage[] = [];
+  for (;;) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ["All"],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (!received.Messages?.length) return messages;
+    for (const message of received.Messages) {
+      messages.push({
+        body: message.Body ?? "",
+        attributes: Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            value.StringValue ?? "",
+          ]),
+        ),
+      });
+    }
+  }
+}

@@ -1,0 +1,439 @@
+import type { Context, SQSEvent } from "aws-lambda";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
+import { DELIVERY_PREFIX, type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import {
+  captureOutput,
+  type DeadLetterMessage,
+  drain,
+  readDeadLetters,
+  send,
+  startPipeline,
+} from "../helpers/pipeline.ts";
+
+// Canary values: none of them may ever appear in output or a DLQ message.
+const RESET_PIN = "739164";
+const RESET_PASSWORD = "CANARY-Reset-Passw0rd-x";
+const PLAINTEXT_PIN = "CANARY-plaintext-pin";
+const SERVICE_PASSWORD_MARKER = "Simulated-HelpDesk-1";
+
+const ids = {
+  jsmith: "0b4e934c-dd78-4fc9-9e64-69acf166123e",
+  mrossi: "73aa24b9-7d93-4376-add9-bf39198d0c76",
+  lhansen: "7a240271-135d-40a7-9a46-f214ec7586ec",
+  cucadmin: "cd6ea232-4087-4d84-a411-bec54b0b4f4f",
+  kwong: "5e1f0c1a-2b3c-4d5e-8f70-0123456789ab",
+};
+
+const users: SimulatedUser[] = [
+  {
+    objectId: ids.jsmith,
+    alias: "jsmith",
+    firstName: "John",
+    lastName: "Smith",
+    dtmfAccessId: "1001",
+    pin: "480916",
+    password: "Kq7#vRt2pLm9",
+  },
+  {
+    objectId: ids.mrossi,
+    alias: "mrossi",
+    firstName: "Maria",
+    lastName: "Rossi",
+    dtmfAccessId: "2002",
+    pin: "739451",
+    password: "Xw4$pQz8Lm2n",
+  },
+  {
+    objectId: ids.lhansen,
+    alias: "lhansen",
+    firstName: "Lars",
+    lastName: "Hansen",
+    dtmfAccessId: "3003",
+    ldapType: 1,
+    pin: "602817",
+  },
+  {
+    objectId: ids.cucadmin,
+    alias: "cucadmin",
+    dtmfAccessId: "9000",
+    roles: ["System Administrator"],
+  },
+  {
+    objectId: ids.kwong,
+    alias: "kwong",
+    firstName: "Kim",
+    lastName: "Wong",
+    dtmfAccessId: "4010",
+    pin: "518027",
+  },
+  { objectId: "77b08785-c40c-414d-9483-84e517c24c1b", alias: "dup.user" },
+  { objectId: "d40241cc-b70a-4b2e-b73f-08c9521be1fc", alias: "dup.user" },
+];
+
+const secrets = {
+  "cupi-reset/resets/jsmith-pin": JSON.stringify({ pin: RESET_PIN }),
+  "cupi-reset/resets/jsmith-password": RESET_PASSWORD,
+  "cupi-reset/resets/trivial-pin": JSON.stringify({ pin: "123456" }),
+  [`${DELIVERY_PREFIX}INC0042`]: "{}",
+  "outside/delivery": "{}",
+};
+
+let counter = 0;
+function event(overrides: Record<string, unknown>): Record<string, unknown> {
+  counter += 1;
+  return {
+    version: 1,
+    eventId: `test-${counter}`,
+    occurredAt: "2026-11-28T10:00:00Z",
+    source: "helpdesk",
+    requestedBy: "agent@example.com",
+    ticketId: `INC${1000 + counter}`,
+    user: { alias: "jsmith" },
+    action: "reset-pin",
+    newCredential: { secretId: "cupi-reset/resets/jsmith-pin", jsonKey: "pin" },
+    ...overrides,
+  };
+}
+
+let stack: LocalStack;
+let pipeline: ReturnType<typeof startPipeline>;
+const output = captureOutput();
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    users,
+    secrets,
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: 3,
+  });
+  pipeline = startPipeline(stack);
+});
+
+afterAll(async () => {
+  await pipeline?.handler.close();
+  await stack?.close();
+});
+
+beforeEach(() => {
+  stack.simulator.resetStats();
+});
+
+async function run(...bodies: unknown[]): Promise<{ ids: string[]; dlq: DeadLetterMessage[] }> {
+  const sent: string[] = [];
+  for (const body of bodies) sent.push(await send(stack.sqs, stack.queues.queueUrl, body));
+  await drain(pipeline.poller, stack.sqs, stack.queues.queueUrl);
+  const dlq = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
+  return {
+    ids: sent,
+    dlq: dlq.filter((letter) => sent.includes(letter.attributes.sourceMessageId ?? "")),
+  };
+}
+
+function expectNoCanaries(...texts: string[]): void {
+  for (const text of texts) {
+    for (const canary of [
+      RESET_PIN,
+      RESET_PASSWORD,
+      PLAINTEXT_PIN,
+      SERVICE_PASSWORD_MARKER,
+      "CANARY",
+    ]) {
+      expect(text).not.toContain(canary);
+    }
+  }
+}
+
+describe("the reset pipeline on the local stack", () => {
+  it("resets a PIN from a secret's JSON key, with settings in the same PUT", async () => {
+    const { dlq } = await run(event({ settings: { mustChange: true } }));
+    expect(dlq).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.jsmith, "pin")).toMatchObject({
+      value: RESET_PIN,
+      CredMustChange: true,
+    });
+    expect(output.text()).toContain('"outcome":"applied"');
+    expectNoCanaries(output.text());
+  });
+
+  it("resets a web password from a whole SecretString, by objectId", async () => {
+    await run(
+      event({
+        user: { objectId: ids.jsmith },
+        action: "reset-password",
+        newCredential: { secretId: "cupi-reset/resets/jsmith-password" },
+      }),
+    );
+    expect(stack.simulator.credentialOf(ids.jsmith, "password").value).toBe(RESET_PASSWORD);
+    expectNoCanaries(output.text());
+  });
+
+  it("generates a policy-compliant PIN and delivers it to the helpdesk's secret first", async () => {
+    const { dlq } = await run(
+      event({
+        user: { alias: "mrossi" },
+        newCredential: { generate: true, deliverTo: { secretId: `${DELIVERY_PREFIX}INC0042` } },
+        settings: { mustChange: true },
+      }),
+    );
+    expect(dlq).toEqual([]);
+    const delivered = JSON.parse(
+      stack.secretsManager.secretValue(`${DELIVERY_PREFIX}INC0042`) ?? "{}",
+    );
+    const applied = stack.simulator.credentialOf(ids.mrossi, "pin");
+    expect(applied.value).toMatch(/^\d{6,}$/);
+    expect(delivered.pin).toBe(applied.value);
+    expect(delivered.eventId).toMatch(/^test-/);
+    expect(output.text()).not.toContain(applied.value as string);
+  });
+
+  it("changes settings only, unlocks, and offboards (PIN and password; PIN only for LDAP)", async () => {
+    stack.simulator.setHackedState(ids.kwong, "pin", {
+      hackCount: 4,
+      timeHacked: "2026-11-27 10:00:00.000",
+      locked: true,
+    });
+    const { dlq } = await run(
+      event({
+        user: { alias: "kwong" },
+        action: "update-password-settings",
+        newCredential: undefined,
+        settings: { cantChange: true },
+      }),
+      event({ user: { alias: "kwong" }, action: "unlock-pin", newCredential: undefined }),
+      event({
+        user: { alias: "mrossi" },
+        action: "offboard",
+        newCredential: undefined,
+        source: "hr-offboarding",
+      }),
+      event({
+        user: { alias: "lhansen" },
+        action: "offboard",
+        newCredential: undefined,
+        source: "hr-offboarding",
+      }),
+    );
+    expect(dlq).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.kwong, "password")).toMatchObject({
+      CantChange: true,
+      changes: 0,
+    });
+    expect(stack.simulator.credentialOf(ids.kwong, "pin")).toMatchObject({
+      HackCount: 0,
+      TimeHacked: "",
+      Locked: false,
+    });
+    for (const kind of ["pin", "password"] as const) {
+      expect(stack.simulator.credentialOf(ids.mrossi, kind)).toMatchObject({
+        Locked: true,
+        CantChange: true,
+      });
+    }
+    expect(stack.simulator.credentialOf(ids.lhansen, "pin")).toMatchObject({
+      Locked: true,
+      CantChange: true,
+    });
+    const ldapPasswordPuts = stack.simulator.requests.filter(
+      (request) =>
+        request.method === "PUT" && request.path.includes(`${ids.lhansen}/credential/password`),
+    );
+    expect(ldapPasswordPuts).toEqual([]);
+  });
+
+  it("accepts SNS (raw delivery off) and EventBridge envelopes", async () => {
+    const inner = event({
+      user: { alias: "kwong" },
+      action: "update-pin-settings",
+      newCredential: undefined,
+      settings: { doesntExpire: true },
+    });
+    const sns = {
+      Type: "Notification",
+      MessageId: "m-1",
+      TopicArn: "arn:aws:sns:us-east-1:000000000000:resets",
+      Message: JSON.stringify(inner),
+    };
+    const bridged = {
+      version: "0",
+      id: "e-1",
+      "detail-type": "CredentialReset",
+      source: "helpdesk.app",
+      detail: event({
+        user: { alias: "kwong" },
+        action: "update-pin-settings",
+        newCredential: undefined,
+        settings: { doesntExpire: false },
+      }),
+    };
+    await run(sns);
+    expect(stack.simulator.credentialOf(ids.kwong, "pin").DoesntExpire).toBe(true);
+    await run(bridged);
+    expect(stack.simulator.credentialOf(ids.kwong, "pin").DoesntExpire).toBe(false);
+  });
+
+  it.each([
+    ["INVALID_EVENT", "not json {", /not valid JSON/],
+    [
+      "INVALID_EVENT",
+      event({ user: { alias: "jsmith", objectId: ids.jsmith } }),
+      /user: must be exactly one of/,
+    ],
+    ["INVALID_EVENT", event({ user: { alias: "../admin" } }), /user/],
+    ["USER_NOT_FOUND", event({ user: { alias: "nobody" } }), /no user has this alias/],
+    [
+      "USER_NOT_FOUND",
+      event({ user: { objectId: "0b4e934c-dd78-4fc9-9e64-69acf1661fff" } }),
+      /404/,
+    ],
+    ["AMBIGUOUS_USER", event({ user: { alias: "dup.user" } }), /2 users match/],
+    [
+      "SECRET_NOT_FOUND",
+      event({ newCredential: { secretId: "cupi-reset/resets/missing" } }),
+      /does not exist/,
+    ],
+    [
+      "SECRET_NOT_FOUND",
+      event({ newCredential: { secretId: "cupi-reset/resets/jsmith-pin", jsonKey: "nope" } }),
+      /has no key "nope"/,
+    ],
+    [
+      "CREDENTIAL_REJECTED",
+      event({ newCredential: { secretId: "cupi-reset/resets/trivial-pin", jsonKey: "pin" } }),
+      /CUPI refused the change: Trivial/,
+    ],
+    ["NOT_PERMITTED", event({ user: { alias: "cucadmin" } }), /403/],
+    ["ACTION_NOT_ALLOWED", event({ cluster: "emea" }), /cluster emea is not configured/],
+    [
+      "ACTION_NOT_ALLOWED",
+      event({ newCredential: { generate: true, deliverTo: { secretId: "outside/delivery" } } }),
+      /must start with cupi-reset\/delivery\//,
+    ],
+  ])("dead-letters %s with a specific reason (%#)", async (code, body, reason) => {
+    const { ids: sent, dlq } = await run(body);
+    expect(dlq).toHaveLength(1);
+    const [letter] = dlq as [DeadLetterMessage];
+    expect(letter.attributes).toMatchObject({
+      errorCode: code,
+      sourceMessageId: sent[0],
+      receiveCount: "1",
+    });
+    expect(letter.attributes.errorMessage).toMatch(reason);
+    expect(Date.parse(letter.attributes.failedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+    expect(letter.body).toBe(typeof body === "string" ? body : JSON.stringify(body));
+    if (typeof body !== "string") expect(letter.attributes.eventId).toBe(body.eventId);
+    expectNoCanaries(output.text(), JSON.stringify(letter));
+  });
+
+  it("refuses a message carrying a credential value and removes it from the DLQ copy", async () => {
+    const body = event({
+      newCredential: { secretId: "cupi-reset/resets/jsmith-pin", pin: PLAINTEXT_PIN },
+    });
+    const { dlq } = await run(body);
+    const [letter] = dlq as [DeadLetterMessage];
+    expect(letter.attributes.errorCode).toBe("INVALID_EVENT");
+    expect(letter.attributes.errorMessage).toMatch(
+      /carries a credential value \(newCredential\.pin\)/,
+    );
+    expect(JSON.parse(letter.body).newCredential.pin).toBe("[removed]");
+    expectNoCanaries(output.text(), JSON.stringify(letter));
+  });
+
+  it("retries a transient 503 through SQS and applies the reset exactly once", async () => {
+    const before = stack.simulator.credentialOf(ids.kwong, "pin").changes;
+    // More busy answers than one delivery's in-call retries can absorb.
+    stack.simulator.injectFaults(...Array<"503">(6).fill("503"));
+    const { dlq } = await run(
+      event({ user: { alias: "kwong" }, newCredential: { generate: true } }),
+    );
+    expect(dlq).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.kwong, "pin").changes).toBe(before + 1);
+    expect(output.text()).toContain('"outcome":"retry"');
+    expect(output.text()).toContain('"receiveCount":2');
+  });
+});
+
+describe("the handler's batch semantics", () => {
+  const context = (remainingMs: number) =>
+    ({
+      getRemainingTimeInMillis: () => remainingMs,
+      awsRequestId: "req-1",
+      functionName: "reset",
+    }) as unknown as Context;
+
+  function batch(...bodies: unknown[]): SQSEvent {
+    return {
+      Records: bodies.map((body, index) => ({
+        messageId: `msg-${counter}-${index}`,
+        receiptHandle: "handle",
+        body: typeof body === "string" ? body : JSON.stringify(body),
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: "0",
+          SenderId: "x",
+          ApproximateFirstReceiveTimestamp: "0",
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: stack.queues.queueArn,
+        awsRegion: "us-east-1",
+      })),
+    };
+  }
+
+  it("fails only the transient records of a mixed batch", async () => {
+    // Secrets Manager throttles the one record that reads a secret, beyond the SDK's 3 attempts.
+    stack.secretsManager.failNext("GetSecretValue", "ThrottlingException", 3);
+    const input = batch(
+      event({ user: { alias: "nobody" } }),
+      event({ user: { alias: "kwong" } }),
+      "garbage",
+      event({
+        user: { alias: "kwong" },
+        action: "update-pin-settings",
+        newCredential: undefined,
+        settings: { locked: false },
+      }),
+    );
+    const response = await pipeline.handler(input, context(60_000));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: input.Records[1]?.messageId }]);
+    const dlq = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
+    const codes = dlq
+      .filter((letter) =>
+        input.Records.some((record) => record.messageId === letter.attributes.sourceMessageId),
+      )
+      .map((letter) => letter.attributes.errorCode)
+      .sort();
+    expect(codes).toEqual(["INVALID_EVENT", "USER_NOT_FOUND"]);
+  });
+
+  it("reports every record of a fully failed batch (powertools#5624 does not bite)", async () => {
+    stack.simulator.injectFaults(...Array<"503">(40).fill("503"));
+    const input = batch(
+      event({
+        user: { alias: "kwong" },
+        action: "update-pin-settings",
+        newCredential: undefined,
+        settings: { locked: false },
+      }),
+      event({
+        user: { alias: "kwong" },
+        action: "update-pin-settings",
+        newCredential: undefined,
+        settings: { locked: false },
+      }),
+    );
+    const response = await pipeline.handler(input, context(60_000));
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      input.Records.map((record) => record.messageId).sort(),
+    );
+  });
+
+  it("does not start records when too little Lambda time is left", async () => {
+    const input = batch(event({}), event({}));
+    const response = await pipeline.handler(input, context(3_000));
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(stack.simulator.stats.requests).toBe(0);
+  });
+});
