@@ -1,0 +1,162 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { unzipSync } from "fflate";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import users from "../../dev/cupi-simulator/users.json" with { type: "json" };
+import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import { readDeadLetters } from "../helpers/pipeline.ts";
+
+const run = promisify(execFile);
+const JSMITH = "0b4e934c-dd78-4fc9-9e64-69acf166123e";
+
+let workDir: string;
+let stack: LocalStack;
+let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), "cupi-reset-package-"));
+  // The same command as `npm run package`, offline, with dummy credentials.
+  await run(
+    process.execPath,
+    ["node_modules/osls/bin/serverless.js", "package", "--package", workDir],
+    {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: "offline",
+        AWS_SECRET_ACCESS_KEY: "offline",
+        AWS_REGION: "eu-west-1",
+      },
+      timeout: 120_000,
+    },
+  );
+  template = JSON.parse(
+    await readFile(join(workDir, "cloudformation-template-update-stack.json"), "utf8"),
+  );
+  const files = unzipSync(await readFile(join(workDir, "reset.zip")));
+  for (const [name, content] of Object.entries(files)) {
+    const target = join(workDir, "unzipped", name);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, content);
+  }
+  stack = await startLocalStack({
+    users,
+    secrets: { "cupi-reset/resets/jsmith-pin": JSON.stringify({ pin: "739164" }) },
+  });
+  // A fresh Node process, as in Lambda: a test runner's globals (vitest provides `require`) must
+  // not hide a bundle that cannot load on its own.
+  const runner = join(workDir, "invoke.mjs");
+  await writeFile(
+    runner,
+    `const { handler } = await import(${JSON.stringify(pathToFileURL(join(workDir, "unzipped/functions/reset.mjs")).href)});
+const context = { getRemainingTimeInMillis: () => 60000, awsRequestId: "package-smoke", functionName: "cupi-reset-dev-reset" };
+const event = JSON.parse(process.argv[2]);
+process.stdout.write("RESPONSE " + JSON.stringify(await handler(event, context)) + "\\n");`,
+  );
+  handler = async (event) => {
+    const { stdout } = await run(process.execPath, [runner, JSON.stringify(event)], {
+      env: { ...process.env, ...stack.environment },
+      timeout: 60_000,
+    });
+    const line = stdout.split("\n").find((candidate) => candidate.startsWith("RESPONSE "));
+    return JSON.parse(line?.slice("RESPONSE ".length) ?? "null");
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+function record(messageId: string, body: unknown): SQSEvent["Records"][number] {
+  return {
+    messageId,
+    receiptHandle: "handle",
+    body: JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "0",
+      SenderId: "smoke",
+      ApproximateFirstReceiveTimestamp: "0",
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: stack.queues.queueArn,
+    awsRegion: "us-east-1",
+  };
+}
+
+describe("the packaged Lambda artifact", () => {
+  it("holds one ESM bundle that loads and resets a PIN from the zip", async () => {
+    const base = {
+      version: 1,
+      occurredAt: "2026-11-28T10:00:00Z",
+      source: "helpdesk",
+      action: "reset-pin",
+      newCredential: { secretId: "cupi-reset/resets/jsmith-pin", jsonKey: "pin" },
+    };
+    const response = await handler({
+      Records: [
+        record("ok", { ...base, eventId: "zip-1", user: { alias: "jsmith" } }),
+        record("bad", { ...base, eventId: "zip-2", user: { alias: "nobody" } }),
+      ],
+    });
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(stack.simulator.credentialOf(JSMITH, "pin").value).toBe("739164");
+    const dlq = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
+    expect(dlq.map((letter) => letter.attributes.errorCode)).toEqual(["USER_NOT_FOUND"]);
+  });
+
+  it("defines the queue, DLQ and event source mapping as the design requires", () => {
+    const { Resources: resources } = template;
+    const queue = resources.ResetQueue?.Properties ?? {};
+    const dlq = resources.ResetDeadLetterQueue?.Properties ?? {};
+    const fn = resources.ResetLambdaFunction?.Properties ?? {};
+    const mapping = Object.values(resources).find(
+      (resource) => resource.Type === "AWS::Lambda::EventSourceMapping",
+    )?.Properties;
+    expect(fn.Runtime).toBe("nodejs24.x");
+    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(fn.Timeout));
+    expect(queue.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    expect(Number(dlq.MessageRetentionPeriod)).toBe(14 * 24 * 3600);
+    expect(Number(dlq.MessageRetentionPeriod)).toBeGreaterThan(
+      Number(queue.MessageRetentionPeriod),
+    );
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.SqsManagedSseEnabled).toBe(true);
+    expect(mapping).toMatchObject({
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    expect(fn.VpcConfig).toBeDefined();
+  });
+
+  it("grants the function only the secrets, delivery prefix and DLQ it needs", () => {
+    const role = template.Resources.IamRoleLambdaExecution?.Properties as {
+      Policies: Array<{
+        PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> };
+      }>;
+    };
+    const statements = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const grants = (action: string) =>
+      JSON.stringify(
+        statements.filter((statement) => statement.Action.includes(action)).map((s) => s.Resource),
+      );
+    expect(grants("secretsmanager:GetSecretValue")).toContain(
+      "secret:cupi-reset/service-account-??????",
+    );
+    expect(grants("secretsmanager:GetSecretValue")).not.toContain('secret:*"');
+    expect(grants("secretsmanager:PutSecretValue")).toContain("secret:cupi-reset/delivery/*");
+    expect(grants("sqs:SendMessage")).toContain("ResetDeadLetterQueue");
+    const actions = statements.flatMap((statement) => statement.Action);
+    expect(actions.filter((action) => action.includes("*"))).toEqual([]);
+  });
+});
