@@ -28,6 +28,11 @@ export interface LocalStackOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** The service account's password as the secret holds it; default the simulator's. */
   readonly servicePassword?: string;
+  /**
+   * The service-account secret's whole content, for a real CUC (with CUPI_BASE_URL in
+   * `environment`); default: the simulator's account and development CA.
+   */
+  readonly serviceAccountSecret?: string;
 }
 
 export interface LocalStack {
@@ -58,11 +63,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const secretsManager = await startSecretsManagerStandIn({
     region: LOCAL_REGION,
     secrets: {
-      [SERVICE_ACCOUNT_SECRET]: JSON.stringify({
-        username: DEMO_ACCOUNT.username,
-        password: options.servicePassword ?? DEMO_ACCOUNT.password,
-        caCertificate: certificates.ca.cert,
-      }),
+      [SERVICE_ACCOUNT_SECRET]:
+        options.serviceAccountSecret ??
+        JSON.stringify({
+          username: DEMO_ACCOUNT.username,
+          password: options.servicePassword ?? DEMO_ACCOUNT.password,
+          caCertificate: certificates.ca.cert,
+        }),
       ...options.secrets,
     },
   });

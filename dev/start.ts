@@ -1,152 +1,172 @@
-// `npm start`: the CUPI side of cupi-reset on this machine, no AWS account and no CUC needed.
-// Starts the CUPI simulator over HTTPS with a throwaway CA and drives the real CUPI client through
-// the resets a helpdesk asks for and the failures a real CUC produces. `--once` exits afterwards.
-import { readFile } from "node:fs/promises";
+// `npm start`: the whole pipeline on this machine, no AWS account and no CUC needed.
+//   local-aws-sqs (queue + DLQ with the production redrive policy), the Secrets Manager stand-in,
+//   the CUPI simulator over HTTPS, and a poller with Lambda's event-source semantics invoking the
+//   real handler. Sends every event in examples/, prints what became of each, keeps polling.
+// Options: --once (exit after the examples), --logs (show the function's JSON logs),
+//   --no-examples. With CUPI_BASE_URL and --service-account <file> (the secret's JSON:
+//   {"username","password","caCertificate"?}) it talks to a real CUC instead of the simulator,
+//   and sends no examples.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CupiClient, CupiError } from "../lib/cupi/index.ts";
-import { generatePassword, generatePin, policyContextFor } from "../lib/policy/index.ts";
-import { SecretValue } from "../lib/secrets/secret-value.ts";
-import { DEMO_ACCOUNT } from "./cupi-simulator/demo-account.ts";
-import { createCupiSimulator, type SimulatedUser } from "./cupi-simulator/index.ts";
-import { createDevCertificates } from "./tls.ts";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { listDeadLetters, REDRIVEN } from "../lib/operations/queue-tools.ts";
+import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
+import type { SimulatedUser } from "./cupi-simulator/index.ts";
+import { startLocalStack } from "./local-stack.ts";
+import { createEventSourcePoller } from "./sqs/event-source-poller.ts";
 
 const { values } = parseArgs({
   options: {
     once: { type: "boolean", default: false },
-    port: { type: "string", default: "0" },
+    logs: { type: "boolean", default: false },
+    "no-examples": { type: "boolean", default: false },
+    "service-account": { type: "string" },
   },
 });
 
-const users: SimulatedUser[] = JSON.parse(
-  await readFile(new URL("./cupi-simulator/users.json", import.meta.url), "utf8"),
+const realCupi = process.env.CUPI_BASE_URL;
+if (realCupi !== undefined && values["service-account"] === undefined) {
+  console.error("CUPI_BASE_URL is set: also pass --service-account <file with the secret's JSON>");
+  process.exit(2);
+}
+const examplesDir = new URL("../examples/", import.meta.url);
+const readJson = async (url: URL) => JSON.parse(await readFile(url, "utf8"));
+const users: SimulatedUser[] = await readJson(
+  new URL("./cupi-simulator/users.json", import.meta.url),
 );
-const certificates = await createDevCertificates();
-const simulator = await createCupiSimulator({
+const secrets: Record<string, string> = await readJson(
+  new URL("./demo-secrets.json", import.meta.url),
+);
+
+const stack = await startLocalStack({
   users,
-  tls: certificates.server,
-  account: DEMO_ACCOUNT,
-  port: Number(values.port),
+  secrets,
+  visibilityTimeoutSeconds: 2,
+  environment: realCupi === undefined ? {} : { CUPI_BASE_URL: realCupi },
+  ...(values["service-account"] === undefined
+    ? {}
+    : { serviceAccountSecret: await readFile(values["service-account"], "utf8") }),
 });
-const cupi = new CupiClient({
-  baseUrl: simulator.url,
-  caCertificate: certificates.ca.cert,
-  account: { username: DEMO_ACCOUNT.username, password: new SecretValue(DEMO_ACCOUNT.password) },
-});
-
-interface Outcome {
-  step: string;
-  target: string;
-  outcome: string;
-  detail: string;
-}
-const outcomes: Outcome[] = [];
-
-/** Runs one demo step and records how it ended; a CupiError is an outcome, not a crash. */
-async function step(name: string, target: string, run: () => Promise<string>): Promise<void> {
-  const started = performance.now();
-  try {
-    const detail = await run();
-    outcomes.push({ step: name, target, outcome: "applied", detail });
-  } catch (error) {
-    if (!(error instanceof CupiError)) throw error;
-    const verdict = error.retryable ? "retry later" : "permanent";
-    outcomes.push({
-      step: name,
-      target,
-      outcome: `${error.kind} (${verdict})`,
-      detail: error.cupiMessage ?? error.message,
-    });
-  }
-  const last = outcomes.at(-1);
-  if (last) last.detail += ` [${Math.round(performance.now() - started)} ms]`;
-}
-
-await step("health check", "/vmrest/version", async () => `CUC ${await cupi.version()}`);
-
-await step("reset PIN (generated, must change)", "jsmith", async () => {
-  const user = await cupi.findUserByAlias("jsmith");
-  const credential = await cupi.getCredential(user.objectId, "pin");
-  const rule = credential.credentialPolicyObjectId
-    ? await cupi.getAuthenticationRule(credential.credentialPolicyObjectId)
-    : undefined;
-  const pin = new SecretValue(generatePin(policyContextFor(user, rule)));
-  await cupi.updateCredential(user.objectId, "pin", { Credentials: pin, CredMustChange: true });
-  return `new ${pin.length}-digit PIN passed the policy of rule MinLength ${rule?.minLength ?? "?"}`;
-});
-
-await step("reset web password (generated)", "jsmith", async () => {
-  const user = await cupi.findUserByAlias("jsmith");
-  const password = new SecretValue(generatePassword(policyContextFor(user)));
-  await cupi.updateCredential(user.objectId, "password", { Credentials: password });
-  return `new ${password.length}-character password accepted`;
-});
-
-await step("unlock PIN after failed sign-ins", "mrossi", async () => {
-  const user = await cupi.findUserByAlias("mrossi");
-  simulator.setHackedState(user.objectId, "pin", {
-    hackCount: 5,
-    timeHacked: "2026-11-28 08:15:00.000",
-    locked: true,
-  });
-  await cupi.updateCredential(user.objectId, "pin", {
-    HackCount: 0,
-    TimeHacked: "",
-    Locked: false,
-  });
-  const after = await cupi.getCredential(user.objectId, "pin");
-  return `HackCount ${after.hackCount}, locked ${after.locked}`;
-});
-
-await step("user cannot change PIN (settings only)", "mrossi", async () => {
-  const user = await cupi.findUserByAlias("mrossi");
-  await cupi.updateCredential(user.objectId, "pin", { CantChange: true });
-  return `CantChange ${(await cupi.getCredential(user.objectId, "pin")).cantChange}`;
-});
-
-await step("reset PIN to a trivial value", "jsmith", async () => {
-  const user = await cupi.findUserByAlias("jsmith");
-  await cupi.updateCredential(user.objectId, "pin", { Credentials: new SecretValue("123456") });
-  return "accepted (it should not have been)";
-});
-
-await step("reset PIN of an administrator", "cucadmin", async () => {
-  const user = await cupi.findUserByAlias("cucadmin");
-  await cupi.updateCredential(user.objectId, "pin", { Credentials: new SecretValue("860241") });
-  return "accepted (it should not have been)";
-});
-
-await step("reset PIN while CUC is busy (two 503s)", "lhansen", async () => {
-  const user = await cupi.findUserByAlias("lhansen");
-  simulator.injectFaults("503", "503");
-  await cupi.updateCredential(user.objectId, "pin", { Credentials: new SecretValue("860241") });
-  return `applied after ${simulator.stats.throttled + simulator.stats.faults["503"]} busy answer(s)`;
-});
-
-await step("look up an unknown alias", "nobody", async () => {
-  await cupi.findUserByAlias("nobody");
-  return "found (it should not have been)";
-});
-
-await step("look up an alias held by two users", "dup.user", async () => {
-  await cupi.findUserByAlias("dup.user");
-  return "found one (it should not have been)";
-});
-
-console.table(outcomes);
-console.log(
-  `CUC saw ${simulator.stats.requests} requests, ${simulator.stats.freshAuthentications} fresh ` +
-    `authentication(s) (sessions reused), at most ${simulator.stats.peakConcurrency} at once.`,
+Object.assign(process.env, stack.environment);
+const handler = createResetHandlerFromEnvironment(
+  process.env,
+  new Logger({ serviceName: "cupi-reset", logLevel: values.logs ? "INFO" : "SILENT" }),
 );
+
+const retries = new Map<string, number>();
+const poller = createEventSourcePoller({
+  sqs: stack.sqs,
+  queueUrl: stack.queues.queueUrl,
+  queueArn: stack.queues.queueArn,
+  handler,
+  maximumBatchingWindowSeconds: 0,
+  onInvocation: (report) => {
+    for (const id of report.failedMessageIds) retries.set(id, (retries.get(id) ?? 0) + 1);
+  },
+});
+
+console.log(`CUPI:            ${realCupi ?? `${stack.simulator.url}/vmrest (simulator)`}`);
+console.log(`SQS:             ${stack.queues.queueUrl} (DLQ ${stack.queues.dlqUrl})`);
+console.log(`Secrets Manager: ${stack.secretsManager.url}`);
+
+const sent = new Map<string, string>();
+if (realCupi === undefined && !values["no-examples"]) {
+  const files = (await readdir(examplesDir)).filter((name) => name.endsWith(".json")).sort();
+  for (const file of files) {
+    // Sent as they are (the CLI would refuse the plaintext-PIN example), to show what the
+    // service itself does with each.
+    const body = await readFile(join(examplesDir.pathname, file), "utf8");
+    const { MessageId } = await stack.sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.queues.queueUrl, MessageBody: body }),
+    );
+    sent.set(MessageId ?? file, file);
+  }
+  // CUC is busy for a moment: the first records exhaust their in-call retries and come back.
+  stack.simulator.injectFaults(...Array<"503">(8).fill("503"));
+  console.log(`\nSent ${sent.size} example events (CUC answers the first 8 requests 503)…`);
+  await drainQueue();
+  await printOutcomes();
+}
 
 if (values.once) {
-  await cupi.close();
-  await simulator.close();
+  await handler.close();
+  await stack.close();
 } else {
-  console.log(
-    `\nThe simulator stays up at ${simulator.url}/vmrest (account ${DEMO_ACCOUNT.username}).`,
-  );
-  console.log("Ctrl+C stops it.");
+  poller.start();
+  const env = Object.entries({
+    AWS_REGION: stack.environment.AWS_REGION,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_SQS: stack.environment.AWS_ENDPOINT_URL_SQS,
+    QUEUE_URL: stack.queues.queueUrl,
+    DLQ_URL: stack.queues.dlqUrl,
+  })
+    .map(([name, value]) => `${name}=${value}`)
+    .join(" ");
+  console.log("\nStill polling. From another terminal:");
+  console.log(`  ${env} npm run cli -- send examples/ok-unlock-pin-mrossi.json`);
+  console.log(`  ${env} npm run cli -- dlq list`);
+  console.log("Ctrl+C stops everything.");
   process.once("SIGINT", () => {
-    void Promise.all([cupi.close(), simulator.close()]);
+    void (async () => {
+      await poller.stop();
+      await handler.close();
+      await stack.close();
+    })();
   });
+}
+
+/** Polls like the event source mapping until nothing is left, retries included. */
+async function drainQueue(): Promise<void> {
+  for (;;) {
+    if ((await poller.pollOnce()) !== undefined) continue;
+    const { Attributes: counts } = await stack.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: stack.queues.queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    const left =
+      Number(counts?.ApproximateNumberOfMessages ?? 0) +
+      Number(counts?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    if (left === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function printOutcomes(): Promise<void> {
+  const deadLetters = await listDeadLetters(stack.sqs, stack.queues.dlqUrl);
+  const rows = [...sent].map(([messageId, file]) => {
+    const letter = deadLetters.find(
+      (entry) => entry.sourceMessageId === messageId || entry.messageId === messageId,
+    );
+    const retried = retries.get(messageId) ?? 0;
+    return letter === undefined
+      ? {
+          file,
+          outcome: "applied",
+          retries: retried,
+          errorCode: "-",
+          detail: "",
+        }
+      : {
+          file,
+          outcome: letter.errorCode === REDRIVEN ? "dead-lettered by redrive" : "dead-lettered",
+          retries: retried,
+          errorCode: letter.errorCode,
+          detail:
+            letter.errorMessage.length > 70
+              ? `${letter.errorMessage.slice(0, 69)}…`
+              : letter.errorMessage,
+        };
+  });
+  console.table(rows);
+  console.log("retries: deliveries that failed transiently (CUC busy) and came back through SQS.");
+  const stats = stack.simulator.stats;
+  console.log(
+    `CUC saw ${stats.requests} requests, ${stats.freshAuthentications} fresh authentication(s), ` +
+      `at most ${stats.peakConcurrency} at once. \`npm run cli -- dlq list\` groups the DLQ by errorCode.`,
+  );
 }

@@ -1,25 +1,46 @@
 import { execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import demoSecrets from "../../dev/demo-secrets.json" with { type: "json" };
 
 const run = promisify(execFile);
 
+const CODE_BY_PREFIX: Array<[string, string]> = [
+  ["dlq-invalid-", "INVALID_EVENT"],
+  ["dlq-user-not-found-", "USER_NOT_FOUND"],
+  ["dlq-ambiguous-user-", "AMBIGUOUS_USER"],
+  ["dlq-secret-not-found-", "SECRET_NOT_FOUND"],
+  ["dlq-credential-rejected-", "CREDENTIAL_REJECTED"],
+  ["dlq-not-permitted-", "NOT_PERMITTED"],
+  ["dlq-action-not-allowed-", "ACTION_NOT_ALLOWED"],
+];
+
 describe("npm start", () => {
-  it("runs the demo end to end and shows each outcome", async () => {
+  it("runs every example through the local pipeline and shows each outcome", async () => {
     const { stdout, stderr } = await run(process.execPath, ["dev/start.ts", "--once"], {
-      timeout: 30_000,
+      timeout: 60_000,
     });
     const rows = stdout.split("\n").filter((line) => line.startsWith("│ "));
-    const outcomeOf = (step: string) => rows.find((row) => row.includes(step)) ?? "";
-    expect(outcomeOf("reset PIN (generated")).toContain("'applied'");
-    expect(outcomeOf("reset web password")).toContain("'applied'");
-    expect(outcomeOf("unlock PIN")).toContain("HackCount 0, locked false");
-    expect(outcomeOf("trivial value")).toContain("rejected (permanent)");
-    expect(outcomeOf("administrator")).toContain("not-permitted (permanent)");
-    expect(outcomeOf("busy")).toContain("applied after 2 busy answer(s)");
-    expect(outcomeOf("unknown alias")).toContain("not-found (permanent)");
-    expect(outcomeOf("two users")).toContain("ambiguous (permanent)");
-    expect(stdout).toMatch(/1 fresh authentication\(s\)/);
+    const examples = (await readdir("examples")).filter((name) => name.endsWith(".json"));
+    expect(examples.length).toBeGreaterThan(10);
+    for (const file of examples) {
+      const row = rows.find((candidate) => candidate.includes(`'${file}'`)) ?? "";
+      if (file.startsWith("ok-")) {
+        expect(row, file).toContain("'applied'");
+      } else {
+        const code = CODE_BY_PREFIX.find(([prefix]) => file.startsWith(prefix))?.[1];
+        expect(code, `${file} has a known dlq- prefix`).toBeDefined();
+        expect(row, file).toContain("'dead-lettered'");
+        expect(row, file).toContain(`'${code}'`);
+      }
+    }
+    // The injected 503s make at least one delivery fail transiently and come back.
+    expect(rows.some((row) => /│ [1-9]\d* +│/.test(row))).toBe(true);
+    for (const secret of Object.values(demoSecrets)) {
+      const pin = /\d{6}/.exec(secret)?.[0];
+      if (pin !== undefined && pin !== "123456") expect(stdout).not.toContain(pin);
+    }
     expect(stderr).toBe("");
   });
 });
