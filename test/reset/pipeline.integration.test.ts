@@ -1,7 +1,9 @@
+import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
 import { DELIVERY_PREFIX, type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 import {
   captureOutput,
   type DeadLetterMessage,
@@ -435,5 +437,88 @@ describe("the handler's batch semantics", () => {
     const response = await pipeline.handler(input, context(3_000));
     expect(response.batchItemFailures).toHaveLength(2);
     expect(stack.simulator.stats.requests).toBe(0);
+  });
+});
+
+describe("time and credentials", () => {
+  const context = (remainingMs: number) =>
+    ({
+      getRemainingTimeInMillis: () => remainingMs,
+      awsRequestId: "req-2",
+      functionName: "reset",
+    }) as unknown as Context;
+
+  it("abandons a CUPI call that would outlive the invocation and returns in time", async () => {
+    const tight = createResetHandlerFromEnvironment(
+      { ...process.env, RECORD_MIN_TIME_MS: "200", DEADLINE_SAFETY_MS: "600" },
+      new Logger({ serviceName: "cupi-reset", logLevel: "SILENT" }),
+    );
+    try {
+      stack.simulator.injectFaults({ kind: "slow", delayMs: 20_000 });
+      const started = Date.now();
+      const input: SQSEvent = {
+        Records: [
+          {
+            messageId: "slow-1",
+            receiptHandle: "handle",
+            body: JSON.stringify(
+              event({ user: { alias: "kwong" }, action: "unlock-pin", newCredential: undefined }),
+            ),
+            attributes: {
+              ApproximateReceiveCount: "1",
+              SentTimestamp: "0",
+              SenderId: "x",
+              ApproximateFirstReceiveTimestamp: "0",
+            },
+            messageAttributes: {},
+            md5OfBody: "",
+            eventSource: "aws:sqs",
+            eventSourceARN: stack.queues.queueArn,
+            awsRegion: "us-east-1",
+          },
+        ],
+      };
+      const response = await tight(input, context(2_000));
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: "slow-1" }]);
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it("re-reads a rotated service-account secret after a 401 and goes on", async () => {
+    const rotated = await startLocalStack({
+      users,
+      secrets,
+      visibilityTimeoutSeconds: 1,
+      servicePassword: "CANARY-old-password",
+    });
+    const saved = { ...process.env };
+    try {
+      const rotatedPipeline = startPipeline(rotated);
+      await send(
+        rotated.sqs,
+        rotated.queues.queueUrl,
+        event({ user: { alias: "kwong" }, action: "unlock-pin", newCredential: undefined }),
+      );
+      // First delivery: the cached password is refused, re-read once, still refused: retried.
+      expect((await rotatedPipeline.poller.pollOnce())?.failedMessageIds).toHaveLength(1);
+      // One refused login, not one per retry: repeated 401s would lock the account out.
+      expect(rotated.simulator.stats.requests).toBe(1);
+      const account = JSON.parse(
+        rotated.secretsManager.secretValue("cupi-reset/service-account") ?? "{}",
+      );
+      rotated.secretsManager.putSecret(
+        "cupi-reset/service-account",
+        JSON.stringify({ ...account, password: SERVICE_PASSWORD_MARKER }),
+      );
+      await drain(rotatedPipeline.poller, rotated.sqs, rotated.queues.queueUrl);
+      expect(await readDeadLetters(rotated.sqs, rotated.queues.dlqUrl)).toEqual([]);
+      expect(rotated.simulator.credentialOf(ids.kwong, "pin").Locked).toBe(false);
+      await rotatedPipeline.handler.close();
+    } finally {
+      Object.assign(process.env, saved);
+      await rotated.close();
+    }
   });
 });
