@@ -9,7 +9,7 @@ import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import users from "../../dev/cupi-simulator/users.json" with { type: "json" };
 import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
-import { readDeadLetters } from "../helpers/pipeline.ts";
+import { readDeadLetters, sqsRecord } from "../helpers/pipeline.ts";
 
 const run = promisify(execFile);
 const JSMITH = "0b4e934c-dd78-4fc9-9e64-69acf166123e";
@@ -73,25 +73,6 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function record(messageId: string, body: unknown): SQSEvent["Records"][number] {
-  return {
-    messageId,
-    receiptHandle: "handle",
-    body: JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: "0",
-      SenderId: "smoke",
-      ApproximateFirstReceiveTimestamp: "0",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: stack.queues.queueArn,
-    awsRegion: "us-east-1",
-  };
-}
-
 describe("the packaged Lambda artifact", () => {
   it("holds one ESM bundle that loads and resets a PIN from the zip", async () => {
     const base = {
@@ -103,8 +84,16 @@ describe("the packaged Lambda artifact", () => {
     };
     const response = await handler({
       Records: [
-        record("ok", { ...base, eventId: "zip-1", user: { alias: "jsmith" } }),
-        record("bad", { ...base, eventId: "zip-2", user: { alias: "nobody" } }),
+        sqsRecord(
+          "ok",
+          { ...base, eventId: "zip-1", user: { alias: "jsmith" } },
+          stack.queues.queueArn,
+        ),
+        sqsRecord(
+          "bad",
+          { ...base, eventId: "zip-2", user: { alias: "nobody" } },
+          stack.queues.queueArn,
+        ),
       ],
     });
     expect(response).toEqual({ batchItemFailures: [] });

@@ -1,5 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { Context, SQSEvent } from "aws-lambda";
+import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
 import { DELIVERY_PREFIX, type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
@@ -8,8 +8,10 @@ import {
   captureOutput,
   type DeadLetterMessage,
   drain,
+  lambdaContext,
   readDeadLetters,
   send,
+  sqsRecord,
   startPipeline,
 } from "../helpers/pipeline.ts";
 
@@ -356,31 +358,11 @@ describe("the reset pipeline on the local stack", () => {
 });
 
 describe("the handler's batch semantics", () => {
-  const context = (remainingMs: number) =>
-    ({
-      getRemainingTimeInMillis: () => remainingMs,
-      awsRequestId: "req-1",
-      functionName: "reset",
-    }) as unknown as Context;
-
   function batch(...bodies: unknown[]): SQSEvent {
     return {
-      Records: bodies.map((body, index) => ({
-        messageId: `msg-${counter}-${index}`,
-        receiptHandle: "handle",
-        body: typeof body === "string" ? body : JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "0",
-          SenderId: "x",
-          ApproximateFirstReceiveTimestamp: "0",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: stack.queues.queueArn,
-        awsRegion: "us-east-1",
-      })),
+      Records: bodies.map((body, index) =>
+        sqsRecord(`msg-${counter}-${index}`, body, stack.queues.queueArn),
+      ),
     };
   }
 
@@ -398,7 +380,7 @@ describe("the handler's batch semantics", () => {
         settings: { locked: false },
       }),
     );
-    const response = await pipeline.handler(input, context(60_000));
+    const response = await pipeline.handler(input, lambdaContext(60_000));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: input.Records[1]?.messageId }]);
     const dlq = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
     const codes = dlq
@@ -426,7 +408,7 @@ describe("the handler's batch semantics", () => {
         settings: { locked: false },
       }),
     );
-    const response = await pipeline.handler(input, context(60_000));
+    const response = await pipeline.handler(input, lambdaContext(60_000));
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
       input.Records.map((record) => record.messageId).sort(),
     );
@@ -434,20 +416,13 @@ describe("the handler's batch semantics", () => {
 
   it("does not start records when too little Lambda time is left", async () => {
     const input = batch(event({}), event({}));
-    const response = await pipeline.handler(input, context(3_000));
+    const response = await pipeline.handler(input, lambdaContext(3_000));
     expect(response.batchItemFailures).toHaveLength(2);
     expect(stack.simulator.stats.requests).toBe(0);
   });
 });
 
 describe("time and credentials", () => {
-  const context = (remainingMs: number) =>
-    ({
-      getRemainingTimeInMillis: () => remainingMs,
-      awsRequestId: "req-2",
-      functionName: "reset",
-    }) as unknown as Context;
-
   it("abandons a CUPI call that would outlive the invocation and returns in time", async () => {
     const tight = createResetHandlerFromEnvironment(
       { ...process.env, RECORD_MIN_TIME_MS: "200", DEADLINE_SAFETY_MS: "600" },
@@ -458,31 +433,63 @@ describe("time and credentials", () => {
       const started = Date.now();
       const input: SQSEvent = {
         Records: [
-          {
-            messageId: "slow-1",
-            receiptHandle: "handle",
-            body: JSON.stringify(
-              event({ user: { alias: "kwong" }, action: "unlock-pin", newCredential: undefined }),
-            ),
-            attributes: {
-              ApproximateReceiveCount: "1",
-              SentTimestamp: "0",
-              SenderId: "x",
-              ApproximateFirstReceiveTimestamp: "0",
-            },
-            messageAttributes: {},
-            md5OfBody: "",
-            eventSource: "aws:sqs",
-            eventSourceARN: stack.queues.queueArn,
-            awsRegion: "us-east-1",
-          },
+          sqsRecord(
+            "slow-1",
+            event({ user: { alias: "kwong" }, action: "unlock-pin", newCredential: undefined }),
+            stack.queues.queueArn,
+          ),
         ],
       };
-      const response = await tight(input, context(2_000));
+      const response = await tight(input, lambdaContext(2_000));
       expect(Date.now() - started).toBeLessThan(2_000);
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: "slow-1" }]);
     } finally {
       await tight.close();
+    }
+  });
+
+  it("reports a permanent failure as failed when the DLQ send itself fails", async () => {
+    const noDlq = createResetHandlerFromEnvironment(
+      { ...process.env, DLQ_URL: `${stack.queues.dlqUrl}-does-not-exist` },
+      new Logger({ serviceName: "cupi-reset", logLevel: "SILENT" }),
+    );
+    try {
+      const input: SQSEvent = {
+        Records: [
+          sqsRecord("dlq-down-1", event({ user: { alias: "nobody" } }), stack.queues.queueArn),
+        ],
+      };
+      const response = await noDlq(input, lambdaContext(60_000));
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: "dlq-down-1" }]);
+    } finally {
+      await noDlq.close();
+    }
+  });
+
+  it("dead-letters CUPI_ERROR when a cluster's certificate is not trusted", async () => {
+    stack.secretsManager.putSecret(
+      "cupi-reset/service-account-untrusted",
+      JSON.stringify({ username: "helpdesk", password: SERVICE_PASSWORD_MARKER }),
+    );
+    const clusters = JSON.stringify({
+      lab: { baseUrl: stack.simulator.url, secretId: "cupi-reset/service-account-untrusted" },
+    });
+    const withCluster = createResetHandlerFromEnvironment(
+      { ...process.env, CUPI_CLUSTERS: clusters },
+      new Logger({ serviceName: "cupi-reset", logLevel: "SILENT" }),
+    );
+    try {
+      const body = event({ cluster: "lab" });
+      const messageId = `tls-${counter}`;
+      const input: SQSEvent = { Records: [sqsRecord(messageId, body, stack.queues.queueArn)] };
+      expect(await withCluster(input, lambdaContext(60_000))).toEqual({ batchItemFailures: [] });
+      const letter = (await readDeadLetters(stack.sqs, stack.queues.dlqUrl)).find(
+        (candidate) => candidate.attributes.sourceMessageId === messageId,
+      );
+      expect(letter?.attributes.errorCode).toBe("CUPI_ERROR");
+      expect(letter?.attributes.errorMessage).toMatch(/certificate is not trusted/);
+    } finally {
+      await withCluster.close();
     }
   });
 
