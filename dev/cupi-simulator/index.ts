@@ -7,6 +7,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
+import { listen } from "../listen.ts";
 import {
   type CredentialKind,
   type CredentialSnapshot,
@@ -310,17 +311,7 @@ class SimulatorServer implements CupiSimulator {
   }
 
   async listen(host: string, port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    const address = this.#server.address();
-    if (address === null || typeof address === "string") throw new Error("not listening on TCP");
-    const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    this.#url = `${this.#secure ? "https" : "http"}://${hostname}:${address.port}`;
+    this.#url = `${this.#secure ? "https" : "http"}://${await listen(this.#server, host, port)}`;
   }
 
   get url(): string {

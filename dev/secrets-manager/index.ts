@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { listen } from "../listen.ts";
 import { SecretStore, ServiceError } from "./store.ts";
 import {
   accessKeyIdOf,
@@ -151,17 +152,7 @@ class StandInServer implements SecretsManagerStandIn {
   }
 
   async listen(host: string, port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    const address = this.#server.address();
-    if (address === null || typeof address === "string") throw new Error("not listening on TCP");
-    const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    this.#url = `http://${hostname}:${address.port}`;
+    this.#url = `http://${await listen(this.#server, host, port)}`;
   }
 
   get url(): string {

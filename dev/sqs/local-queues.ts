@@ -6,6 +6,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { createRequestHandler } from "local-aws-sqs";
+import { listen } from "../listen.ts";
 
 export const LOCAL_REGION = "us-east-1";
 export const DEFAULT_QUEUE_NAME = "cupi-reset-events";
@@ -92,18 +93,10 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
       response.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, HOST, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("not listening on TCP");
+  const hostAndPort = await listen(server, HOST, options.port ?? 0);
   // Queue URLs are built from this; local-aws-sqs only learns an ephemeral port here.
-  service.PORT = address.port;
-  const endpoint = `http://${HOST}:${address.port}`;
+  service.PORT = Number(hostAndPort.slice(hostAndPort.lastIndexOf(":") + 1));
+  const endpoint = `http://${hostAndPort}`;
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
