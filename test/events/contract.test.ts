@@ -237,6 +237,26 @@ describe("occurredAt (RFC 3339)", () => {
     expectRefused({ ...BASE, occurredAt }, ["occurredAt: must be a real date and time"]);
   });
 
+  // Known lib bugs (reported): isRealDateTime trusts Date.parse, which takes hour 24 and, after a
+  // space separator (its non-ISO path), any offset hour up to 99; and Date.UTC maps the years
+  // 0-99 to 1900-1999.
+  it.fails.each(["2026-11-28T24:00:00Z", "2026-11-28 10:00:00+24:00", "2026-11-28 10:00:00-99:00"])(
+    "refuses %s",
+    (occurredAt) => {
+      expect(validateResetEvent({ ...BASE, occurredAt }).ok).toBe(false);
+    },
+  );
+
+  it.fails("accepts 0000-02-29, a leap day", () => {
+    expect(validateResetEvent({ ...BASE, occurredAt: "0000-02-29T10:00:00Z" }).ok).toBe(true);
+  });
+
+  it("the JSON Schema refuses hour 24 and offsets of 24 hours", () => {
+    for (const occurredAt of ["2026-11-28T24:00:00Z", "2026-11-28 10:00:00+24:00"]) {
+      expect(schemaAccepts({ ...BASE, occurredAt })).toBe(false);
+    }
+  });
+
   it("refuses an epoch number", () => {
     expectRefused({ ...BASE, occurredAt: 1_764_324_000_000 }, ["occurredAt: must be a string"]);
   });

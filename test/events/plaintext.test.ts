@@ -95,7 +95,7 @@ describe("findCredentialFields", () => {
   });
 
   it("finds fields in arrays, with the index in the path", () => {
-    expect(findCredentialFields([{ pin: "1" }])).toEqual(["[0]"].map((path) => `${path}.pin`));
+    expect(findCredentialFields([{ pin: "1" }])).toEqual(["[0].pin"]);
     expect(findCredentialFields({ items: [{ ok: 1 }, { Password: "2" }, [{ VALUE: 3 }]] })).toEqual(
       ["items[1].Password", "items[2][0].VALUE"],
     );

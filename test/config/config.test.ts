@@ -1,0 +1,249 @@
+import { describe, expect, it } from "vitest";
+import { ConfigurationError, loadConfig } from "../../lib/config/config.ts";
+import { ACTIONS } from "../../lib/events/contract.ts";
+
+const DLQ_URL = "https://sqs.eu-central-1.amazonaws.com/123456789012/cupi-reset-dlq";
+
+/** The minimum the function runs with: one cluster and the DLQ. */
+const MINIMAL = {
+  CUPI_BASE_URL: "https://cuc-pub.example.com",
+  CUPI_SECRET_ID: "cupi-reset/service-account",
+  DLQ_URL,
+};
+
+const CLUSTERS = JSON.stringify({
+  emea: { baseUrl: "https://cuc-emea.example.com", secretId: "cupi-reset/emea" },
+  amer: {
+    baseUrl: "https://cuc-amer.example.com:8443",
+    secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:cupi-reset/amer-AbCdEf",
+  },
+});
+
+function refusal(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).name).toBe("ConfigurationError");
+    return (error as Error).message;
+  }
+  throw new Error("expected loadConfig to refuse the configuration");
+}
+
+describe("defaults", () => {
+  it("runs with CUPI_BASE_URL, CUPI_SECRET_ID and DLQ_URL alone", () => {
+    const config = loadConfig(MINIMAL);
+    expect(config).toEqual({
+      defaultCluster: {
+        name: "default",
+        baseUrl: "https://cuc-pub.example.com",
+        secretId: "cupi-reset/service-account",
+      },
+      clusters: new Map(),
+      dlqUrl: DLQ_URL,
+      allowedActions: new Set(ACTIONS),
+      deliverySecretPrefix: undefined,
+      cupiMaxInFlight: 2,
+      allowInsecureHttp: false,
+      serviceSecretCacheSeconds: 300,
+      recordMinTimeMs: 10_000,
+      deadlineSafetyMs: 2_000,
+    });
+  });
+
+  it("ignores variables it does not know, such as the standard AWS ones", () => {
+    const config = loadConfig({
+      ...MINIMAL,
+      AWS_REGION: "eu-central-1",
+      AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324",
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:4584",
+    });
+    expect(config).toEqual(loadConfig(MINIMAL));
+  });
+
+  it("treats blank values as unset and trims the others", () => {
+    const config = loadConfig({
+      CUPI_BASE_URL: "  https://cuc-pub.example.com \n",
+      CUPI_SECRET_ID: " cupi-reset/service-account ",
+      DLQ_URL: ` ${DLQ_URL} `,
+      CUPI_CLUSTERS: "   ",
+      ALLOWED_ACTIONS: " ",
+      DELIVERY_SECRET_PREFIX: "  ",
+      CUPI_MAX_IN_FLIGHT: "",
+      SERVICE_SECRET_CACHE_SECONDS: " ",
+      RECORD_MIN_TIME_MS: "",
+      DEADLINE_SAFETY_MS: "\t",
+    });
+    expect(config).toEqual(loadConfig(MINIMAL));
+  });
+
+  it("reads every optional setting", () => {
+    const config = loadConfig({
+      ...MINIMAL,
+      DELIVERY_SECRET_PREFIX: "cupi-reset/delivery/",
+      CUPI_MAX_IN_FLIGHT: "4",
+      CUPI_ALLOW_INSECURE_HTTP: "true",
+      SERVICE_SECRET_CACHE_SECONDS: "60",
+      RECORD_MIN_TIME_MS: "15000",
+      DEADLINE_SAFETY_MS: "500",
+    });
+    expect(config.deliverySecretPrefix).toBe("cupi-reset/delivery/");
+    expect(config.cupiMaxInFlight).toBe(4);
+    expect(config.allowInsecureHttp).toBe(true);
+    expect(config.serviceSecretCacheSeconds).toBe(60);
+    expect(config.recordMinTimeMs).toBe(15_000);
+    expect(config.deadlineSafetyMs).toBe(500);
+  });
+
+  it.each(["false", "1", "yes", "TRUE", ""])(
+    "allows insecure http only for exactly true, not %j",
+    (value) => {
+      expect(loadConfig({ ...MINIMAL, CUPI_ALLOW_INSECURE_HTTP: value }).allowInsecureHttp).toBe(
+        false,
+      );
+    },
+  );
+});
+
+describe("refused configurations", () => {
+  it("CUPI_BASE_URL without CUPI_SECRET_ID, and the other way round", () => {
+    const message = "CUPI_BASE_URL and CUPI_SECRET_ID must be set together";
+    expect(refusal({ DLQ_URL, CUPI_BASE_URL: MINIMAL.CUPI_BASE_URL })).toBe(message);
+    expect(refusal({ DLQ_URL, CUPI_SECRET_ID: MINIMAL.CUPI_SECRET_ID })).toBe(message);
+    expect(refusal({ DLQ_URL, CUPI_SECRET_ID: MINIMAL.CUPI_SECRET_ID, CUPI_BASE_URL: " " })).toBe(
+      message,
+    );
+    expect(
+      refusal({ DLQ_URL, CUPI_CLUSTERS: CLUSTERS, CUPI_BASE_URL: MINIMAL.CUPI_BASE_URL }),
+    ).toBe(message);
+  });
+
+  it("no cluster at all", () => {
+    expect(refusal({ DLQ_URL })).toBe("set CUPI_BASE_URL and CUPI_SECRET_ID, or CUPI_CLUSTERS");
+    expect(refusal({ DLQ_URL, CUPI_CLUSTERS: "{}" })).toBe(
+      "set CUPI_BASE_URL and CUPI_SECRET_ID, or CUPI_CLUSTERS",
+    );
+  });
+
+  it("no DLQ_URL", () => {
+    const { DLQ_URL: _dlq, ...withoutDlq } = MINIMAL;
+    expect(refusal(withoutDlq)).toBe("DLQ_URL is required");
+    expect(refusal({ ...MINIMAL, DLQ_URL: "  " })).toBe("DLQ_URL is required");
+  });
+
+  it.each(["cuc-pub.example.com", "https://", "not a url", "//cuc-pub.example.com"])(
+    "a CUPI_BASE_URL that is no URL: %j",
+    (url) => {
+      expect(refusal({ ...MINIMAL, CUPI_BASE_URL: url })).toBe("CUPI_BASE_URL must be a URL");
+    },
+  );
+
+  it.each(["{", "emea", "{'emea': {}}"])("CUPI_CLUSTERS that is not JSON: %j", (value) => {
+    expect(refusal({ ...MINIMAL, CUPI_CLUSTERS: value })).toBe("CUPI_CLUSTERS must be JSON");
+  });
+
+  it.each(["[]", "null", "42", '"emea"', "true"])("CUPI_CLUSTERS that is no map: %s", (value) => {
+    expect(refusal({ ...MINIMAL, CUPI_CLUSTERS: value })).toBe(
+      'CUPI_CLUSTERS must map names to { "baseUrl", "secretId" }',
+    );
+  });
+
+  it.each([
+    ["no baseUrl", { secretId: "s" }],
+    ["no secretId", { baseUrl: "https://cuc.example.com" }],
+    ["an empty secretId", { baseUrl: "https://cuc.example.com", secretId: "" }],
+    ["a numeric baseUrl", { baseUrl: 443, secretId: "s" }],
+    ["null", null],
+    ["a string", "https://cuc.example.com"],
+  ])("a CUPI_CLUSTERS entry with %s", (_name, entry) => {
+    expect(refusal({ DLQ_URL, CUPI_CLUSTERS: JSON.stringify({ emea: entry }) })).toBe(
+      "CUPI_CLUSTERS.emea needs string baseUrl and secretId",
+    );
+  });
+
+  it("a CUPI_CLUSTERS entry whose baseUrl is no URL", () => {
+    const clusters = JSON.stringify({ emea: { baseUrl: "cuc-emea", secretId: "s" } });
+    expect(refusal({ DLQ_URL, CUPI_CLUSTERS: clusters })).toBe(
+      "CUPI_CLUSTERS.emea.baseUrl must be a URL",
+    );
+  });
+
+  it.each(["nuke", "RESET-PIN", "reset_pin", "reset-pin;offboard"])(
+    "an unknown action in ALLOWED_ACTIONS: %j",
+    (action) => {
+      expect(refusal({ ...MINIMAL, ALLOWED_ACTIONS: `unlock-pin,${action}` })).toBe(
+        `ALLOWED_ACTIONS: unknown action ${action}`,
+      );
+    },
+  );
+
+  it.each([
+    "CUPI_MAX_IN_FLIGHT",
+    "SERVICE_SECRET_CACHE_SECONDS",
+    "RECORD_MIN_TIME_MS",
+    "DEADLINE_SAFETY_MS",
+  ])("%s that is no positive integer", (name) => {
+    for (const value of ["0", "-1", "1.5", "abc", "2 requests", "Infinity", "NaN"]) {
+      expect(refusal({ ...MINIMAL, [name]: value }), value).toBe(
+        `${name} must be a positive integer`,
+      );
+    }
+  });
+});
+
+describe("CUPI_CLUSTERS", () => {
+  it("maps each name to its cluster", () => {
+    const config = loadConfig({ DLQ_URL, CUPI_CLUSTERS: CLUSTERS });
+    expect(config.defaultCluster).toBeUndefined();
+    expect([...config.clusters.entries()]).toEqual([
+      [
+        "emea",
+        { name: "emea", baseUrl: "https://cuc-emea.example.com", secretId: "cupi-reset/emea" },
+      ],
+      [
+        "amer",
+        {
+          name: "amer",
+          baseUrl: "https://cuc-amer.example.com:8443",
+          secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:cupi-reset/amer-AbCdEf",
+        },
+      ],
+    ]);
+  });
+
+  it("keeps the default cluster next to the named ones", () => {
+    const config = loadConfig({ ...MINIMAL, CUPI_CLUSTERS: CLUSTERS });
+    expect(config.defaultCluster?.baseUrl).toBe("https://cuc-pub.example.com");
+    expect([...config.clusters.keys()]).toEqual(["emea", "amer"]);
+  });
+
+  it("ignores fields of an entry other than baseUrl and secretId", () => {
+    const clusters = JSON.stringify({
+      emea: { baseUrl: "https://cuc-emea.example.com", secretId: "s", comment: "Frankfurt" },
+    });
+    expect(loadConfig({ DLQ_URL, CUPI_CLUSTERS: clusters }).clusters.get("emea")).toEqual({
+      name: "emea",
+      baseUrl: "https://cuc-emea.example.com",
+      secretId: "s",
+    });
+  });
+});
+
+describe("ALLOWED_ACTIONS", () => {
+  it("defaults to every action of the contract", () => {
+    expect([...loadConfig(MINIMAL).allowedActions].sort()).toEqual([...ACTIONS].sort());
+  });
+
+  it("allows only the listed actions, white space and empty items aside", () => {
+    const config = loadConfig({ ...MINIMAL, ALLOWED_ACTIONS: " unlock-pin , unlock-password,, " });
+    expect(config.allowedActions).toEqual(new Set(["unlock-pin", "unlock-password"]));
+    expect(config.allowedActions.has("reset-pin")).toBe(false);
+    expect(config.allowedActions.has("offboard")).toBe(false);
+  });
+
+  it("takes a single action, and repeats once", () => {
+    expect(loadConfig({ ...MINIMAL, ALLOWED_ACTIONS: "offboard,offboard" }).allowedActions).toEqual(
+      new Set(["offboard"]),
+    );
+  });
+});
