@@ -1,4 +1,4 @@
-import { ACTIONS, type Action } from "../events/contract.ts";
+import { ACTIONS, type Action, isClusterName } from "../events/contract.ts";
 
 /** One CUC cluster: where its publisher answers and which secret holds the service account. */
 export interface ClusterConfig {
@@ -81,6 +81,11 @@ function parseClusters(value: string | undefined): Map<string, ClusterConfig> {
     throw new ConfigurationError('CUPI_CLUSTERS must map names to { "baseUrl", "secretId" }');
   }
   for (const [name, entry] of Object.entries(parsed)) {
+    if (!isClusterName(name)) {
+      throw new ConfigurationError(
+        `CUPI_CLUSTERS: cluster name ${JSON.stringify(name)} must be 1-64 of A-Z a-z 0-9 . _ -`,
+      );
+    }
     const { baseUrl, secretId } = (entry ?? {}) as Record<string, unknown>;
     if (typeof baseUrl !== "string" || typeof secretId !== "string" || secretId === "") {
       throw new ConfigurationError(`CUPI_CLUSTERS.${name} needs string baseUrl and secretId`);
@@ -104,6 +109,7 @@ function parseActions(value: string | undefined): Set<Action> {
     }
     actions.add(item as Action);
   }
+  if (actions.size === 0) throw new ConfigurationError("ALLOWED_ACTIONS lists no action");
   return actions;
 }
 
@@ -115,7 +121,7 @@ function requireUrl(name: string, value: string): string {
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (nonEmpty(value) === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) {
+  if (!/^\d+$/.test(value as string) || parsed < 1) {
     throw new ConfigurationError(`${name} must be a positive integer`);
   }
   return parsed;

@@ -26,7 +26,8 @@ export function isEventId(value: string): boolean {
 
 const SOURCE = /^[A-Za-z0-9._:-]{1,64}$/;
 // RFC 3339 date-time: a time zone is mandatory, fractions optional.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 // A Secrets Manager name (letters, digits, /_+=.@-) or a full secret ARN.
 const SECRET_ID =
   /^(?:[A-Za-z0-9/_+=.@-]{1,512}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})$/;
@@ -34,28 +35,67 @@ const CLUSTER = /^[A-Za-z0-9._-]{1,64}$/;
 // Free text that ends up in logs and DLQ attributes: printable, one line.
 const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 
-/** Rejects what the pattern lets through but the calendar does not, such as February 30. */
+export function isClusterName(value: string): boolean {
+  return CLUSTER.test(value);
+}
+
+/**
+ * Checks each part by number: the pattern lets through what the calendar and the clock do not
+ * (February 30, 24:00, an offset of +99:00), and Date.parse is too lenient to tell.
+ */
 function isRealDateTime(value: string): boolean {
-  const [year, month, day] = value.slice(0, 10).split("-").map(Number);
-  if (year === undefined || month === undefined || day === undefined) return false;
-  const date = new Date(Date.UTC(year, month - 1, day));
+  const parts = RFC3339.exec(value)
+    ?.slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  if (parts === undefined) return false;
+  const [
+    year = 0,
+    month = 0,
+    day = 0,
+    hour = 0,
+    minute = 0,
+    second = 0,
+    offsetHour = 0,
+    offsetMinute = 0,
+  ] = parts;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
   return (
+    date.getUTCFullYear() === year &&
     date.getUTCMonth() === month - 1 &&
     date.getUTCDate() === day &&
-    !Number.isNaN(Date.parse(value))
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHour <= 23 &&
+    offsetMinute <= 59
   );
 }
+
+/**
+ * The message of a closed object: says which field is unknown or missing, and never quotes a
+ * submitted value (it could be a credential sent by mistake).
+ */
+const closedObject =
+  (name: string, shape: string) =>
+  (issue: v.BaseIssue<unknown>): string =>
+    issue.expected === "never"
+      ? `is not a field of ${name}`
+      : issue.received === "undefined" && issue.path !== undefined
+        ? "is required"
+        : `must be ${shape}`;
 
 const secretId = v.pipe(
   v.string("must be a string"),
   v.regex(SECRET_ID, "must be a Secrets Manager secret name or ARN"),
 );
 
+// Lengths in code points, as JSON Schema counts them, not UTF-16 units.
 const text = (maxLength: number) =>
   v.pipe(
     v.string("must be a string"),
     v.minLength(1, "must not be empty"),
-    v.maxLength(maxLength, `must be at most ${maxLength} characters`),
+    v.check((value) => [...value].length <= maxLength, `must be at most ${maxLength} characters`),
     v.regex(NO_CONTROL_CHARACTERS, "must not contain control characters"),
   );
 
@@ -88,7 +128,12 @@ const newCredentialSchema = v.union(
     }),
     v.strictObject({
       generate: v.literal(true, "must be true"),
-      deliverTo: v.optional(v.strictObject({ secretId })),
+      deliverTo: v.optional(
+        v.strictObject(
+          { secretId },
+          closedObject("deliverTo", '{ "secretId": "<secret name or ARN>" }'),
+        ),
+      ),
     }),
   ],
   'must be exactly one of { "secretId", "jsonKey"? } or { "generate": true, "deliverTo"? }',
@@ -97,12 +142,15 @@ const newCredentialSchema = v.union(
 const flag = v.optional(v.boolean("must be true or false"));
 
 const settingsSchema = v.pipe(
-  v.strictObject({
-    cantChange: flag,
-    mustChange: flag,
-    doesntExpire: flag,
-    locked: flag,
-  }),
+  v.strictObject(
+    {
+      cantChange: flag,
+      mustChange: flag,
+      doesntExpire: flag,
+      locked: flag,
+    },
+    closedObject("settings", "an object of true/false settings"),
+  ),
   v.check((settings) => Object.keys(settings).length > 0, "must set at least one setting"),
 );
 
@@ -140,10 +188,7 @@ export const resetEventSchema = v.pipe(
         v.pipe(v.string("must be a string"), v.regex(CLUSTER, "must be 1-64 of A-Z a-z 0-9 . _ -")),
       ),
     },
-    (issue) =>
-      issue.expected === "never"
-        ? "is not a field of event contract v1"
-        : "must be a JSON object (event contract v1)",
+    closedObject("event contract v1", "a JSON object (event contract v1)"),
   ),
   v.forward(
     v.check(
@@ -191,6 +236,10 @@ export type CredentialSettings = NonNullable<ResetEvent["settings"]>;
 export function validateResetEvent(
   input: unknown,
 ): { ok: true; event: ResetEvent } | { ok: false; reasons: string[] } {
+  // valibot takes an array for an object with every field missing; say what is really wrong.
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, reasons: ["must be a JSON object (event contract v1)"] };
+  }
   const result = v.safeParse(resetEventSchema, input, { abortPipeEarly: true });
   if (result.success) return { ok: true, event: result.output };
   return {

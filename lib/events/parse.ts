@@ -1,6 +1,6 @@
 import { isEventId, type ResetEvent, validateResetEvent } from "./contract.ts";
 import { type Envelope, unwrapEnvelope } from "./envelope.ts";
-import { findCredentialFields } from "./plaintext.ts";
+import { inspectBody, MAX_NESTING } from "./plaintext.ts";
 
 export type ParsedRecord =
   | { ok: true; event: ResetEvent; envelope: Envelope }
@@ -25,7 +25,10 @@ export function parseRecordBody(body: string): ParsedRecord {
   const unwrapped = unwrapEnvelope(json);
   if (!unwrapped.ok) return { ok: false, reason: unwrapped.reason, eventId: undefined };
   const eventId = wellFormedEventId(unwrapped.payload);
-  const carried = findCredentialFields(json);
+  const { credentialFields: carried, tooDeep } = inspectBody(json);
+  if (tooDeep) {
+    return { ok: false, reason: `body nests deeper than ${MAX_NESTING} levels`, eventId };
+  }
   if (carried.length > 0) {
     return {
       ok: false,

@@ -118,7 +118,10 @@ export function selectSecretValue(
     throw new SecretNotFoundError(`secret ${secretId} is not JSON, so it has no key "${jsonKey}"`);
   }
   const value =
-    typeof document === "object" && document !== null && !Array.isArray(document)
+    typeof document === "object" &&
+    document !== null &&
+    !Array.isArray(document) &&
+    Object.hasOwn(document, jsonKey)
       ? (document as Record<string, unknown>)[jsonKey]
       : undefined;
   if (typeof value === "string" && value !== "") return new SecretValue(value);

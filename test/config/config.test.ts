@@ -247,3 +247,26 @@ describe("ALLOWED_ACTIONS", () => {
     );
   });
 });
+
+describe("values that look right but are not", () => {
+  it("refuses an ALLOWED_ACTIONS that lists no action at all", () => {
+    expect(() => loadConfig({ ...MINIMAL, ALLOWED_ACTIONS: " , ," })).toThrow(
+      "ALLOWED_ACTIONS lists no action",
+    );
+  });
+
+  it.each(["0x10", "1e3", "2.0", " 3 4"])("refuses %j as a positive integer", (value) => {
+    expect(() => loadConfig({ ...MINIMAL, CUPI_MAX_IN_FLIGHT: value })).toThrow(
+      "CUPI_MAX_IN_FLIGHT must be a positive integer",
+    );
+  });
+
+  it("refuses a cluster name that no event could select", () => {
+    const clusters = JSON.stringify({
+      "eu west": { baseUrl: "https://cuc.example.com", secretId: "s" },
+    });
+    expect(() => loadConfig({ DLQ_URL, CUPI_CLUSTERS: clusters })).toThrow(
+      'CUPI_CLUSTERS: cluster name "eu west" must be 1-64 of A-Z a-z 0-9 . _ -',
+    );
+  });
+});
