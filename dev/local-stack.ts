@@ -5,6 +5,7 @@ import {
   createCupiSimulator,
   type SimulatedUser,
 } from "./cupi-simulator/index.ts";
+import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb/local-dynamodb.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager/index.ts";
 import {
   createLocalSqsClient,
@@ -39,6 +40,7 @@ export interface LocalStack {
   readonly simulator: CupiSimulator;
   readonly secretsManager: SecretsManagerStandIn;
   readonly queues: LocalQueues;
+  readonly dynamodb: LocalDynamoDb;
   readonly sqs: SQSClient;
   /** The environment the reset function runs with, endpoints included. */
   readonly environment: Readonly<Record<string, string>>;
@@ -47,7 +49,7 @@ export interface LocalStack {
 
 /**
  * The whole pipeline's surroundings on this machine: local-aws-sqs with the production redrive
- * policy, the Secrets Manager stand-in, and the CUPI simulator over HTTPS with a private CA that
+ * policy, dynalite with the state table, the Secrets Manager stand-in, and the CUPI simulator over HTTPS with a private CA that
  * the service-account secret carries, as a real deployment's would.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -79,27 +81,38 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
     ...(options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount }),
   });
+  const dynamodb = await startLocalDynamoDb();
   const environment = {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_SQS: queues.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    STATE_TABLE: dynamodb.tableName,
     CUPI_BASE_URL: simulator.url,
     CUPI_SECRET_ID: SERVICE_ACCOUNT_SECRET,
     DLQ_URL: queues.dlqUrl,
     QUEUE_URL: queues.queueUrl,
     DELIVERY_SECRET_PREFIX: DELIVERY_PREFIX,
+    // A busy simulator should show the breaker open and close again, not stall a demo for 30 s.
+    CIRCUIT_BREAKER_COOLDOWN_MS: "1000",
     ...options.environment,
   };
   return {
     simulator,
     secretsManager,
     queues,
+    dynamodb,
     sqs: createLocalSqsClient(queues.endpoint),
     environment,
     close: async () => {
-      await Promise.all([simulator.close(), secretsManager.close(), queues.close()]);
+      await Promise.all([
+        simulator.close(),
+        secretsManager.close(),
+        queues.close(),
+        dynamodb.close(),
+      ]);
     },
   };
 }

@@ -8,6 +8,7 @@
 //   and sends no examples.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
@@ -44,7 +45,11 @@ const stack = await startLocalStack({
   users,
   secrets,
   visibilityTimeoutSeconds: 2,
-  environment: realCupi === undefined ? {} : { CUPI_BASE_URL: realCupi },
+  // As deployed (serverless.yml's cupiMaxInFlight): one CUPI request in flight per container.
+  environment: {
+    CUPI_MAX_IN_FLIGHT: "1",
+    ...(realCupi === undefined ? {} : { CUPI_BASE_URL: realCupi }),
+  },
   ...(values["service-account"] === undefined
     ? {}
     : { serviceAccountSecret: await readFile(values["service-account"], "utf8") }),
@@ -56,6 +61,7 @@ const handler = createResetHandlerFromEnvironment(
 );
 
 const retries = new Map<string, number>();
+const deleted = new Set<string>();
 const poller = createEventSourcePoller({
   sqs: stack.sqs,
   queueUrl: stack.queues.queueUrl,
@@ -64,6 +70,7 @@ const poller = createEventSourcePoller({
   maximumBatchingWindowSeconds: 0,
   onInvocation: (report) => {
     for (const id of report.failedMessageIds) retries.set(id, (retries.get(id) ?? 0) + 1);
+    for (const id of report.deletedMessageIds) deleted.add(id);
   },
 });
 
@@ -77,15 +84,15 @@ if (realCupi === undefined && !values["no-examples"]) {
   for (const file of files) {
     // Sent as they are (the CLI would refuse the plaintext-PIN example), to show what the
     // service itself does with each.
-    const body = await readFile(join(examplesDir.pathname, file), "utf8");
+    const body = await readFile(join(fileURLToPath(examplesDir), file), "utf8");
     const { MessageId } = await stack.sqs.send(
       new SendMessageCommand({ QueueUrl: stack.queues.queueUrl, MessageBody: body }),
     );
     sent.set(MessageId ?? file, file);
   }
   // CUC is busy for a moment: the first records exhaust their in-call retries and come back.
-  stack.simulator.injectFaults(...Array<"503">(8).fill("503"));
-  console.log(`\nSent ${sent.size} example events (CUC answers the first 8 requests 503)…`);
+  stack.simulator.injectFaults(...Array<"503">(4).fill("503"));
+  console.log(`\nSent ${sent.size} example events (CUC answers the first 4 requests 503)…`);
   await drainQueue();
   await printOutcomes();
 }
@@ -143,24 +150,26 @@ async function printOutcomes(): Promise<void> {
       (entry) => entry.sourceMessageId === messageId || entry.messageId === messageId,
     );
     const retried = retries.get(messageId) ?? 0;
-    return letter === undefined
-      ? {
-          file,
-          outcome: "applied",
-          retries: retried,
-          errorCode: "-",
-          detail: "",
-        }
-      : {
-          file,
-          outcome: letter.errorCode === REDRIVEN ? "dead-lettered by redrive" : "dead-lettered",
-          retries: retried,
-          errorCode: letter.errorCode,
-          detail:
-            letter.errorMessage.length > 70
-              ? `${letter.errorMessage.slice(0, 69)}…`
-              : letter.errorMessage,
-        };
+    if (letter === undefined) {
+      return {
+        file,
+        // Deleted by the poller and not on the DLQ: the function reported success.
+        outcome: deleted.has(messageId) ? "applied" : "unaccounted for",
+        retries: retried,
+        errorCode: "-",
+        detail: "",
+      };
+    }
+    return {
+      file,
+      outcome: letter.errorCode === REDRIVEN ? "dead-lettered by redrive" : "dead-lettered",
+      retries: retried,
+      errorCode: letter.errorCode,
+      detail:
+        letter.errorMessage.length > 70
+          ? `${letter.errorMessage.slice(0, 69)}…`
+          : letter.errorMessage,
+    };
   });
   console.table(rows);
   console.log("retries: deliveries that failed transiently (CUC busy) and came back through SQS.");

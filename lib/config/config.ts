@@ -1,4 +1,5 @@
 import { ACTIONS, type Action, isClusterName } from "../events/contract.ts";
+import { secretName } from "../secrets/secret-name.ts";
 
 /** One CUC cluster: where its publisher answers and which secret holds the service account. */
 export interface ClusterConfig {
@@ -16,18 +17,36 @@ export interface ServiceConfig {
   readonly dlqUrl: string;
   /** ALLOWED_ACTIONS (comma-separated); default: every action. */
   readonly allowedActions: ReadonlySet<Action>;
+  /** RESET_SECRET_PREFIX: `newCredential.secretId` must start with it; unset: any name. */
+  readonly resetSecretPrefix: string | undefined;
+  /** The service-account secrets' names (default and clusters): never a source of new values. */
+  readonly serviceAccountSecretNames: ReadonlySet<string>;
   /** DELIVERY_SECRET_PREFIX: `deliverTo` secrets must start with it; unset means no delivery. */
   readonly deliverySecretPrefix: string | undefined;
   /** CUPI_MAX_IN_FLIGHT: requests in flight per CUC host per container. Default 2. */
   readonly cupiMaxInFlight: number;
   /** CUPI_ALLOW_INSECURE_HTTP=true permits http:// (the local simulator only). */
   readonly allowInsecureHttp: boolean;
+  /**
+   * CIRCUIT_BREAKER_FAILURES / CIRCUIT_BREAKER_COOLDOWN_MS: after this many transient failures in
+   * a row against a CUC host, stop calling it for the cool-down. Defaults 5 and 30 s.
+   */
+  readonly circuitBreaker: { readonly failureThreshold: number; readonly coolDownMs: number };
   /** SERVICE_SECRET_CACHE_SECONDS: how long the service account is reused. Default 300. */
   readonly serviceSecretCacheSeconds: number;
   /** RECORD_MIN_TIME_MS: a record is not started with less Lambda time left. Default 10 s. */
   readonly recordMinTimeMs: number;
+  /** RECORD_TIMEOUT_MS: the most time one record may take. Default 20 s. */
+  readonly recordTimeoutMs: number;
   /** DEADLINE_SAFETY_MS: work stops this long before Lambda's own timeout. Default 2 s. */
   readonly deadlineSafetyMs: number;
+  /**
+   * STATE_TABLE: DynamoDB table for idempotency records and ordering watermarks. Unset: both
+   * are off (local experiments only; every deployment sets it).
+   */
+  readonly stateTable: string | undefined;
+  /** IDEMPOTENCY_EXPIRY_SECONDS: how long an applied eventId is remembered. Default 7 days. */
+  readonly idempotencyExpirySeconds: number;
 }
 
 export class ConfigurationError extends Error {
@@ -55,16 +74,41 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     clusters,
     dlqUrl,
     allowedActions: parseActions(env.ALLOWED_ACTIONS),
+    resetSecretPrefix: nonEmpty(env.RESET_SECRET_PREFIX),
+    serviceAccountSecretNames: new Set(
+      [secretId, ...[...clusters.values()].map((cluster) => cluster.secretId)]
+        .filter((name): name is string => name !== undefined)
+        .map(secretName),
+    ),
     deliverySecretPrefix: nonEmpty(env.DELIVERY_SECRET_PREFIX),
     cupiMaxInFlight: positiveInteger("CUPI_MAX_IN_FLIGHT", env.CUPI_MAX_IN_FLIGHT, 2),
     allowInsecureHttp: env.CUPI_ALLOW_INSECURE_HTTP === "true",
+    circuitBreaker: {
+      failureThreshold: positiveInteger(
+        "CIRCUIT_BREAKER_FAILURES",
+        env.CIRCUIT_BREAKER_FAILURES,
+        5,
+      ),
+      coolDownMs: positiveInteger(
+        "CIRCUIT_BREAKER_COOLDOWN_MS",
+        env.CIRCUIT_BREAKER_COOLDOWN_MS,
+        30_000,
+      ),
+    },
     serviceSecretCacheSeconds: positiveInteger(
       "SERVICE_SECRET_CACHE_SECONDS",
       env.SERVICE_SECRET_CACHE_SECONDS,
       300,
     ),
     recordMinTimeMs: positiveInteger("RECORD_MIN_TIME_MS", env.RECORD_MIN_TIME_MS, 10_000),
+    recordTimeoutMs: positiveInteger("RECORD_TIMEOUT_MS", env.RECORD_TIMEOUT_MS, 20_000),
     deadlineSafetyMs: positiveInteger("DEADLINE_SAFETY_MS", env.DEADLINE_SAFETY_MS, 2_000),
+    stateTable: nonEmpty(env.STATE_TABLE),
+    idempotencyExpirySeconds: positiveInteger(
+      "IDEMPOTENCY_EXPIRY_SECONDS",
+      env.IDEMPOTENCY_EXPIRY_SECONDS,
+      7 * 24 * 3600,
+    ),
   };
 }
 

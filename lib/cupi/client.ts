@@ -1,5 +1,11 @@
 import { redactSecrets, type SecretValue } from "../secrets/secret-value.ts";
 import { parseErrorBody } from "./body.ts";
+import {
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitPermit,
+  circuitBreakerForOrigin,
+} from "./circuit-breaker.ts";
 import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
 import {
   parseAlternateExtensions,
@@ -10,7 +16,7 @@ import {
   parseVersion,
   UnexpectedBodyError,
 } from "./entities.ts";
-import { CupiError, kindForStatus, RETRIED_IN_CALL } from "./errors.ts";
+import { CupiError, type CupiErrorKind, kindForStatus, RETRIED_IN_CALL } from "./errors.ts";
 import { requireAlias, requireObjectId, UnsafeIdentifierError, vmrestPath } from "./identifiers.ts";
 import { type ConcurrencyLimiter, limiterForOrigin } from "./limiter.ts";
 import { DEFAULT_RETRY, type RetryOptions, retryWithBackoff } from "./retry.ts";
@@ -44,12 +50,27 @@ export interface CupiClientOptions extends Omit<CupiTransportOptions, "connectio
    * `authentication`). `updateAccount` with other credentials ends it. Default 60 s.
    */
   readonly authenticationCooldownMs?: number;
+  /**
+   * Shared by every client of this host in the process. After `failureThreshold` (default 5)
+   * consecutive `busy`, `server`, `timeout` or `network` attempts, attempts fail at once with
+   * `unavailable`, sending nothing, for `coolDownMs` (default 30 s); then one trial attempt closes
+   * it again or re-opens it. Any other answer counts as CUC being up. `false` disables it.
+   */
+  readonly circuitBreaker?: CircuitBreakerOptions | false;
 }
 
 export const DEFAULT_AUTHENTICATION_COOLDOWN_MS = 60_000;
 
 export const DEFAULT_MAX_IN_FLIGHT = 2;
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+/** The failures that say CUC is down or overloaded; any other answer shows that it is up. */
+const CUC_DOWN_KINDS: ReadonlySet<CupiErrorKind> = new Set([
+  "busy",
+  "server",
+  "timeout",
+  "network",
+]);
 
 export interface CallOptions {
   /** Epoch milliseconds by which the call must be over, retries included (e.g. Lambda's end). */
@@ -72,6 +93,7 @@ interface Exchange {
 export class CupiClient {
   readonly #transport: CupiTransport;
   readonly #limiter: ConcurrencyLimiter;
+  readonly #circuitBreaker: CircuitBreaker | undefined;
   readonly #cookies: SessionCookies;
   readonly #retry: Required<RetryOptions>;
   readonly #defaultCallTimeoutMs: number;
@@ -86,6 +108,10 @@ export class CupiClient {
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.#transport = new CupiTransport({ ...options, connections: maxInFlight });
     this.#limiter = limiterForOrigin(this.#transport.origin, maxInFlight);
+    this.#circuitBreaker =
+      options.circuitBreaker === false
+        ? undefined
+        : circuitBreakerForOrigin(this.#transport.origin, options.circuitBreaker);
     this.#cookies = new SessionCookies(options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#defaultCallTimeoutMs = options.defaultCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
@@ -104,6 +130,11 @@ export class CupiClient {
   /** The process-wide limiter for this host (for metrics: in flight, peak, queued). */
   get limiter(): ConcurrencyLimiter {
     return this.#limiter;
+  }
+
+  /** The process-wide circuit breaker for this host (for metrics and logs); undefined if disabled. */
+  get circuitBreaker(): CircuitBreaker | undefined {
+    return this.#circuitBreaker;
   }
 
   /** Switches to a refreshed service account (after a 401) and drops the old session. */
@@ -262,15 +293,55 @@ export class CupiClient {
             ),
           ...(call?.signal === undefined ? {} : { signal: call.signal }),
         },
-        async ({ attempt, signal }) => {
-          attempts = attempt;
-          return this.#limiter.run(() => this.#exchangeWithSession(exchange, signal), signal);
-        },
+        ({ attempt, signal }) =>
+          this.#limiter.run(() => {
+            // A refused account sends nothing, so it says nothing about CUC: checked first.
+            this.#refuseRejectedAccount(exchange.operation);
+            const permit = this.#admit(exchange.operation);
+            attempts = attempt;
+            return this.#attempt(exchange, signal, permit);
+          }, signal),
       );
     } catch (error) {
       throw error instanceof CupiError
         ? error.withAttempts(Math.max(attempts, error.attempts))
         : error;
+    }
+  }
+
+  /** The circuit breaker's permit for one attempt; fails at once, sending nothing, when open. */
+  #admit(operation: string): CircuitPermit | undefined {
+    const breaker = this.#circuitBreaker;
+    if (breaker === undefined) return undefined;
+    const permit = breaker.admit();
+    if (permit !== undefined) return permit;
+    // Past its cool-down, the circuit stays open until the trial request in flight succeeds.
+    const { openUntil } = breaker.snapshot();
+    const until =
+      openUntil === undefined ? "its trial request succeeds" : new Date(openUntil).toISOString();
+    throw new CupiError(
+      `circuit breaker open for ${this.#transport.origin} until ${until} after repeated transient failures; nothing sent`,
+      { kind: "unavailable", operation, attempts: 0 },
+    );
+  }
+
+  /** Runs one attempt, giving the circuit breaker its verdict. */
+  async #attempt(
+    exchange: Exchange,
+    signal: AbortSignal,
+    permit: CircuitPermit | undefined,
+  ): Promise<string> {
+    try {
+      const body = await this.#exchangeWithSession(exchange, signal);
+      permit?.succeeded();
+      return body;
+    } catch (error) {
+      if (!(error instanceof CupiError)) permit?.abandoned();
+      else if (!CUC_DOWN_KINDS.has(error.kind)) permit?.succeeded();
+      // Cut short by the caller's deadline or signal: no sign that CUC is down.
+      else if (signal.aborted) permit?.abandoned();
+      else permit?.failed();
+      throw error;
     }
   }
 
@@ -286,7 +357,6 @@ export class CupiClient {
   }
 
   async #exchange(exchange: Exchange, signal: AbortSignal) {
-    this.#refuseRejectedAccount(exchange.operation);
     const { contentType, ...request } = exchange.request;
     const cookie = this.#cookies.header();
     const response = await this.#transport.send(

@@ -26,7 +26,12 @@ export type CupiErrorKind =
   /** A reset, refused or dropped connection. */
   | "network"
   /** The CUC certificate is not trusted: a configuration problem that retrying cannot fix. */
-  | "tls";
+  | "tls"
+  /**
+   * Not sent: this host's circuit breaker is open after repeated `busy`, `server`, `timeout` or
+   * `network` failures. Not retried inside the call; retry after the cool-down.
+   */
+  | "unavailable";
 
 const RETRYABLE_KINDS: ReadonlySet<CupiErrorKind> = new Set([
   "authentication",
@@ -34,6 +39,7 @@ const RETRYABLE_KINDS: ReadonlySet<CupiErrorKind> = new Set([
   "server",
   "timeout",
   "network",
+  "unavailable",
 ]);
 
 /** Kinds that the client's own backoff loop retries within one call. */

@@ -1,4 +1,12 @@
 export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitBreakerSnapshot,
+  type CircuitPermit,
+  type CircuitState,
+  DEFAULT_CIRCUIT_BREAKER,
+} from "./circuit-breaker.ts";
+export {
   type CallOptions,
   CupiClient,
   type CupiClientOptions,

@@ -32,11 +32,12 @@ export class DeadLetterQueue {
     this.#queueUrl = queueUrl;
   }
 
-  async send(letter: DeadLetter, failedAt = new Date()): Promise<void> {
+  /** `abortSignal` bounds the send: past the invocation's end it must not land unseen. */
+  async send(letter: DeadLetter, abortSignal?: AbortSignal, failedAt = new Date()): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {};
     const set = (name: string, value: string | undefined): void => {
       if (value !== undefined && value !== "") {
-        attributes[name] = { DataType: "String", StringValue: value };
+        attributes[name] = { DataType: "String", StringValue: sqsText(value) };
       }
     };
     set("errorCode", letter.errorCode);
@@ -60,12 +61,23 @@ export class DeadLetterQueue {
             }
           : {}),
       }),
+      abortSignal === undefined ? {} : { abortSignal },
     );
   }
 }
 
+// The characters SQS accepts in a message or attribute (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+// #x10000-#x10FFFF); anything else, a lone surrogate included, makes SendMessage fail.
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+function sqsText(value: string): string {
+  return value.replace(NOT_SQS_TEXT, "\uFFFD");
+}
+
+/** Clips by code points, so no surrogate pair is cut in half. */
 function clip(message: string): string {
-  return message.length > MAX_ERROR_MESSAGE
-    ? `${message.slice(0, MAX_ERROR_MESSAGE - 1)}…`
+  const characters = [...message];
+  return characters.length > MAX_ERROR_MESSAGE
+    ? `${characters.slice(0, MAX_ERROR_MESSAGE - 1).join("")}…`
     : message;
 }

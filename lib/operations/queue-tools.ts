@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityBatchCommand,
+  type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
@@ -48,6 +49,22 @@ export interface DeadLetterEntry {
 /** Messages that reached the DLQ through the redrive policy carry no reason of their own. */
 export const REDRIVEN = "REDRIVEN_AFTER_RETRIES";
 
+/** What the DLQ message says about its failure; redriven messages say nothing themselves. */
+export function deadLetterEntry(message: Message): DeadLetterEntry {
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  return {
+    messageId: message.MessageId ?? "",
+    errorCode: attribute("errorCode") ?? REDRIVEN,
+    errorMessage:
+      attribute("errorMessage") ?? "failed transiently until the queue's maxReceiveCount",
+    eventId: attribute("eventId"),
+    source: attribute("source"),
+    action: attribute("action"),
+    failedAt: attribute("failedAt"),
+    sourceMessageId: attribute("sourceMessageId"),
+  };
+}
+
 /**
  * Reads up to `max` DLQ messages without consuming them: each is hidden while the listing runs,
  * then made visible again at once.
@@ -58,7 +75,7 @@ export async function listDeadLetters(
   max = 1_000,
 ): Promise<DeadLetterEntry[]> {
   const entries: DeadLetterEntry[] = [];
-  const handles: Array<{ Id: string; ReceiptHandle: string }> = [];
+  const receiptHandles: string[] = [];
   try {
     while (entries.length < max) {
       const { Messages: messages = [] } = await sqs.send(
@@ -72,34 +89,37 @@ export async function listDeadLetters(
       );
       if (messages.length === 0) break;
       for (const message of messages) {
-        const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
-        entries.push({
-          messageId: message.MessageId ?? "",
-          errorCode: attribute("errorCode") ?? REDRIVEN,
-          errorMessage:
-            attribute("errorMessage") ?? "failed transiently until the queue's maxReceiveCount",
-          eventId: attribute("eventId"),
-          source: attribute("source"),
-          action: attribute("action"),
-          failedAt: attribute("failedAt"),
-          sourceMessageId: attribute("sourceMessageId"),
-        });
-        handles.push({ Id: String(handles.length), ReceiptHandle: message.ReceiptHandle ?? "" });
+        entries.push(deadLetterEntry(message));
+        receiptHandles.push(message.ReceiptHandle ?? "");
       }
     }
   } finally {
-    for (let start = 0; start < handles.length; start += 10) {
-      await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: dlqUrl,
-          Entries: handles
-            .slice(start, start + 10)
-            .map((handle) => ({ ...handle, VisibilityTimeout: 0 })),
-        }),
-      );
-    }
+    await makeVisible(sqs, dlqUrl, receiptHandles);
   }
   return entries;
+}
+
+/**
+ * Ends the hiding of received messages at once. A handle that no longer works (the message was
+ * received again since) is left alone: its message reappears when that hiding ends.
+ */
+export async function makeVisible(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandles: readonly string[],
+): Promise<void> {
+  for (let start = 0; start < receiptHandles.length; start += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: receiptHandles.slice(start, start + 10).map((receiptHandle, index) => ({
+          Id: String(start + index),
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
 }
 
 /** DLQ entries grouped by errorCode, largest group first. */

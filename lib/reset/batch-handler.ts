@@ -1,12 +1,17 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { ServiceConfig } from "../config/config.ts";
 import { ConcurrencyLimiter } from "../cupi/limiter.ts";
 import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import type { ResetEvent } from "../events/contract.ts";
+import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "./outcome.ts";
-import { processRecordBody, type RecordOutcome, type ResetDependencies } from "./process-record.ts";
+import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
 
-export interface ResetHandlerDependencies extends ResetDependencies {
+export interface ResetHandlerDependencies {
+  readonly config: ServiceConfig;
+  readonly processor: ResetProcessor;
   readonly deadLetters: DeadLetterQueue;
   readonly logger: Logger;
 }
@@ -18,10 +23,11 @@ export interface ResetHandlerDependencies extends ResetDependencies {
  * fails, the record is reported as failed.
  */
 export function createResetHandler(dependencies: ResetHandlerDependencies) {
-  const { config, logger } = dependencies;
-  const processor = new BatchProcessor(EventType.SQS);
+  const { config, logger, processor } = dependencies;
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    logger.addContext(context);
+    processor.registerLambdaContext(context);
     const lambdaDeadline = Date.now() + context.getRemainingTimeInMillis();
     // CUPI calls stop here; what is left covers the DLQ send and returning the response.
     const workDeadline = lambdaDeadline - config.deadlineSafetyMs;
@@ -32,19 +38,19 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
 
     const handleRecord = (record: SQSRecord): Promise<void> =>
       slots.run(async () => {
+        const parsed = parseRecordBody(record.body);
         const remaining = workDeadline - Date.now();
         if (remaining < config.recordMinTimeMs) {
-          logRecord(
-            logger,
-            record,
-            { status: "retry", reason: "not started", event: undefined },
-            0,
-          );
-          throw new TransientFailure(`not started: ${Math.max(0, remaining)} ms left`);
+          const reason = `not started: ${Math.max(0, remaining)} ms left in this invocation`;
+          logRecord(logger, record, { status: "retry", reason, event: eventOf(parsed) }, 0);
+          throw new TransientFailure(reason);
         }
         const started = Date.now();
+        // One slow record must not use up the time of the records queued behind it.
+        const recordDeadline = Math.min(workDeadline, started + config.recordTimeoutMs);
         const outcome = await beforeDeadline(
-          settle(record, workDeadline, dependencies),
+          settle(record, parsed, recordDeadline, guardDeadline, dependencies),
+          eventOf(parsed),
           guardDeadline,
         );
         logRecord(logger, record, outcome, Date.now() - started);
@@ -52,33 +58,50 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
       });
 
     // Powertools 2.35's response() is empty after a full-batch failure when it throws
-    // (powertools-lambda-typescript#5624); not throwing keeps every failed record reported.
-    return processPartialResponse(event, handleRecord, processor, {
+    // (powertools-lambda-typescript#5624, fix not yet released); not throwing keeps every failed
+    // record reported. A processor per invocation: it holds the batch's state.
+    return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
       context,
       throwOnFullBatchFailure: false,
     });
   };
 }
 
+/** The smallest share of an invocation's time a DLQ send is started with. */
+const MIN_DEAD_LETTER_TIME_MS = 1_000;
+
 /** Applies a record and, for a permanent failure, writes it to the DLQ. */
 async function settle(
   record: SQSRecord,
+  parsed: ParsedRecord,
   deadline: number,
-  { deadLetters, ...dependencies }: ResetHandlerDependencies,
+  guardDeadline: number,
+  { deadLetters, processor }: ResetHandlerDependencies,
 ): Promise<RecordOutcome> {
-  const outcome = await processRecordBody(record.body, deadline, dependencies);
+  const outcome = await processor.processParsed(parsed, deadline);
   if (outcome.status !== "dead-lettered") return outcome;
+  const remaining = guardDeadline - Date.now();
+  if (remaining < MIN_DEAD_LETTER_TIME_MS) {
+    return {
+      status: "retry",
+      reason: `no time left to dead-letter ${outcome.code}`,
+      event: outcome.event,
+    };
+  }
   try {
-    await deadLetters.send({
-      body: record.body,
-      errorCode: outcome.code,
-      errorMessage: outcome.reason,
-      sourceMessageId: record.messageId,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-      eventId: outcome.eventId,
-      source: outcome.event?.source,
-      action: outcome.event?.action,
-    });
+    await deadLetters.send(
+      {
+        body: record.body,
+        errorCode: outcome.code,
+        errorMessage: outcome.reason,
+        sourceMessageId: record.messageId,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        eventId: outcome.eventId,
+        source: outcome.event?.source,
+        action: outcome.event?.action,
+      },
+      AbortSignal.timeout(remaining),
+    );
     return outcome;
   } catch (error) {
     return {
@@ -89,15 +112,20 @@ async function settle(
   }
 }
 
+function eventOf(parsed: ParsedRecord): ResetEvent | undefined {
+  return parsed.ok ? parsed.event : undefined;
+}
+
 /** Lambda kills a function at its timeout; returning first lets SQS redeliver what is unfinished. */
 async function beforeDeadline(
   work: Promise<RecordOutcome>,
+  event: ResetEvent | undefined,
   deadline: number,
 ): Promise<RecordOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<RecordOutcome>((resolve) => {
     timer = setTimeout(
-      () => resolve({ status: "retry", reason: "abandoned at the deadline", event: undefined }),
+      () => resolve({ status: "retry", reason: "abandoned at the deadline", event }),
       Math.max(0, deadline - Date.now()),
     );
   });
@@ -134,7 +162,11 @@ function logRecord(
     ...(outcome.status === "applied" ? {} : { reason: outcome.reason }),
     ...(outcome.status === "dead-lettered" ? { errorCode: outcome.code } : {}),
   };
-  if (outcome.status === "applied") logger.info("credential reset applied", fields);
-  else if (outcome.status === "dead-lettered") logger.warn("record dead-lettered", fields);
+  if (outcome.status === "applied") {
+    logger.info(
+      outcome.applied.duplicate ? "duplicate of an applied event" : "credential reset applied",
+      { ...fields, duplicate: outcome.applied.duplicate },
+    );
+  } else if (outcome.status === "dead-lettered") logger.warn("record dead-lettered", fields);
   else logger.warn("record will be retried", fields);
 }

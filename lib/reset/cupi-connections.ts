@@ -1,6 +1,6 @@
 import type { ClusterConfig } from "../config/config.ts";
 import { CupiClient, type CupiClientOptions } from "../cupi/client.ts";
-import type { SecretStore } from "../secrets/secret-store.ts";
+import { SecretNotFoundError, type SecretStore } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
 
 /** The service-account secret's content: `{"username","password","caCertificate"?}`. */
@@ -32,6 +32,7 @@ export class CupiConnections {
   readonly #secrets: SecretStore;
   readonly #settings: ClientSettings;
   readonly #connections = new Map<string, Connection>();
+  readonly #queues = new Map<string, Promise<void>>();
 
   constructor(secrets: SecretStore, settings: ClientSettings) {
     this.#secrets = secrets;
@@ -39,11 +40,26 @@ export class CupiConnections {
   }
 
   /** The client for a cluster; `refresh` re-reads the service account, skipping the cache. */
-  async client(cluster: ClusterConfig, refresh = false): Promise<CupiClient> {
-    const account = parseServiceAccount(
-      cluster.secretId,
-      await this.#secrets.cached(cluster.secretId, refresh),
+  client(cluster: ClusterConfig, refresh = false): Promise<CupiClient> {
+    // One at a time per cluster: concurrent first records must share one client, not race.
+    const previous = this.#queues.get(cluster.name) ?? Promise.resolve();
+    const next = previous.then(() => this.#resolve(cluster, refresh));
+    this.#queues.set(
+      cluster.name,
+      next.then(
+        () => undefined,
+        () => undefined,
+      ),
     );
+    return next;
+  }
+
+  async #resolve(cluster: ClusterConfig, refresh: boolean): Promise<CupiClient> {
+    const secret = await this.#secrets.cached(cluster.secretId, refresh).catch((error: unknown) => {
+      if (error instanceof SecretNotFoundError) throw new ServiceAccountError(error.message);
+      throw error;
+    });
+    const account = parseServiceAccount(cluster.secretId, secret);
     const existing = this.#connections.get(cluster.name);
     if (existing !== undefined && existing.caCertificate === account.caCertificate) {
       const rotated =

@@ -15,8 +15,11 @@ export const ERROR_CODES = [
   "NOT_PERMITTED",
   /** This service's own configuration refuses the event. */
   "ACTION_NOT_ALLOWED",
-  /** CUPI cannot be used as configured (untrusted certificate, a redirect, an unreadable answer). */
-  "CUPI_ERROR",
+  /**
+   * An event older than the last one applied to the same user and credential, or older than the
+   * user's offboarding; both timestamps are in errorMessage.
+   */
+  "STALE_EVENT",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

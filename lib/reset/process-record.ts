@@ -1,11 +1,21 @@
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyUnknownError,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from "@aws-lambda-powertools/idempotency";
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import type { Context } from "aws-lambda";
 import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
 import type { CupiClient } from "../cupi/client.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
-import { parseRecordBody } from "../events/parse.ts";
+import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { CredentialGenerationError } from "../policy/errors.ts";
 import { generatePassword, generatePin, policyContextFor } from "../policy/index.ts";
+import { secretName } from "../secrets/secret-name.ts";
 import {
   SecretNotFoundError,
   type SecretStore,
@@ -14,6 +24,7 @@ import {
 } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
+import type { OrderingGuard } from "./ordering.ts";
 import { type ErrorCode, PermanentFailure, TransientFailure } from "./outcome.ts";
 import { credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 
@@ -21,11 +32,24 @@ export interface ResetDependencies {
   readonly config: ServiceConfig;
   readonly secrets: SecretStore;
   readonly connections: CupiConnections;
+  /** Refuses events older than what was already applied; off without a state table. */
+  readonly ordering?: OrderingGuard | undefined;
+  /** Applies each eventId once; off without a state table. */
+  readonly idempotency?: { readonly persistenceStore: BasePersistenceLayer } | undefined;
+}
+
+/** What is remembered of an applied event; a duplicate delivery gets it back unchanged. */
+export interface AppliedReset {
+  readonly objectId: string;
+  readonly alias: string;
+  readonly appliedAt: string;
+  /** True when this delivery was a duplicate of an event already applied. */
+  readonly duplicate: boolean;
 }
 
 /** What became of a record; every record ends in exactly one of these. */
 export type RecordOutcome =
-  | { readonly status: "applied"; readonly event: ResetEvent; readonly user: CupiUser }
+  | { readonly status: "applied"; readonly event: ResetEvent; readonly applied: AppliedReset }
   | {
       readonly status: "dead-lettered";
       readonly code: ErrorCode;
@@ -36,48 +60,92 @@ export type RecordOutcome =
   | { readonly status: "retry"; readonly reason: string; readonly event: ResetEvent | undefined };
 
 /**
- * Applies one SQS message body: validate, authorize against configuration, resolve the user,
- * fetch or generate the new values, and PUT them to CUPI. Permanent failures come back as
- * `dead-lettered`, transient ones as `retry`; it only throws on a bug.
+ * Applies SQS message bodies: validate, authorize against configuration, resolve the user, check
+ * ordering, fetch or generate the new values, and PUT them to CUPI — once per eventId. Permanent
+ * failures come back as `dead-lettered` (and are not remembered, so a replay after a fix runs
+ * again), transient ones as `retry`; it only throws on a bug.
  */
-export async function processRecordBody(
-  body: string,
-  deadline: number,
-  dependencies: ResetDependencies,
-): Promise<RecordOutcome> {
-  const parsed = parseRecordBody(body);
-  if (!parsed.ok) {
-    return {
-      status: "dead-lettered",
-      code: "INVALID_EVENT",
-      reason: parsed.reason,
-      event: undefined,
-      eventId: parsed.eventId,
+export class ResetProcessor {
+  readonly #apply: (event: ResetEvent, deadline: number) => Promise<AppliedReset>;
+  readonly #idempotencyConfig: IdempotencyConfig | undefined;
+
+  constructor(dependencies: ResetDependencies) {
+    const apply = async (event: ResetEvent, deadline: number): Promise<AppliedReset> => {
+      const user = await applyEvent(event, deadline, dependencies);
+      return {
+        objectId: user.objectId,
+        alias: user.alias,
+        appliedAt: new Date().toISOString(),
+        duplicate: false,
+      };
     };
+    const idempotency = dependencies.idempotency;
+    if (idempotency === undefined) {
+      this.#apply = apply;
+      this.#idempotencyConfig = undefined;
+      return;
+    }
+    this.#idempotencyConfig = new IdempotencyConfig({
+      // The producer's business id: SQS messageIds change on redrive and replay.
+      eventKeyJmesPath: "eventId",
+      // The same eventId with another payload is a producer bug, not a duplicate.
+      payloadValidationJmesPath: "@",
+      throwOnNoIdempotencyKey: true,
+      expiresAfterSeconds: dependencies.config.idempotencyExpirySeconds,
+      responseHook: (response) => ({ ...(response as unknown as AppliedReset), duplicate: true }),
+    });
+    this.#apply = makeIdempotent(apply, {
+      persistenceStore: idempotency.persistenceStore,
+      config: this.#idempotencyConfig,
+      // Stable across function renames and stages sharing a table.
+      keyPrefix: "cupi-reset",
+      dataIndexArgument: 0,
+    });
   }
-  const { event } = parsed;
-  try {
-    const user = await applyEvent(event, deadline, dependencies);
-    return { status: "applied", event, user };
-  } catch (error) {
-    const failure = classify(error);
-    return failure instanceof PermanentFailure
-      ? {
-          status: "dead-lettered",
-          code: failure.code,
-          reason: failure.message,
-          event,
-          eventId: event.eventId,
-        }
-      : { status: "retry", reason: failure.message, event };
+
+  /** In-progress idempotency records then expire with the invocation that wrote them. */
+  registerLambdaContext(context: Context): void {
+    this.#idempotencyConfig?.registerLambdaContext(context);
+  }
+
+  process(body: string, deadline: number): Promise<RecordOutcome> {
+    return this.processParsed(parseRecordBody(body), deadline);
+  }
+
+  async processParsed(parsed: ParsedRecord, deadline: number): Promise<RecordOutcome> {
+    if (!parsed.ok) {
+      return {
+        status: "dead-lettered",
+        code: "INVALID_EVENT",
+        reason: parsed.reason,
+        event: undefined,
+        eventId: parsed.eventId,
+      };
+    }
+    const { event } = parsed;
+    try {
+      return { status: "applied", event, applied: await this.#apply(event, deadline) };
+    } catch (error) {
+      const failure = classify(error, event);
+      return failure instanceof PermanentFailure
+        ? {
+            status: "dead-lettered",
+            code: failure.code,
+            reason: failure.message,
+            event,
+            eventId: event.eventId,
+          }
+        : { status: "retry", reason: failure.message, event };
+    }
   }
 }
 
 async function applyEvent(
   event: ResetEvent,
   deadline: number,
-  { config, secrets, connections }: ResetDependencies,
+  dependencies: ResetDependencies,
 ): Promise<CupiUser> {
+  const { config, secrets, connections } = dependencies;
   const cluster = authorize(event, config);
   const call = { deadline };
   let client = await connections.client(cluster);
@@ -103,22 +171,43 @@ async function applyEvent(
       ? await withFreshAccount((cupi) => cupi.getUser(found.objectId, call))
       : found;
 
+  const kinds = credentialsOf(event.action, user.ldapIntegrated);
+  // Values first (no side effects), so an event failing on its secret claims nothing.
   const newValues = new Map<CredentialKind, SecretValue>();
   if (needsNewValue(event.action)) {
-    for (const kind of credentialsOf(event.action, user.ldapIntegrated)) {
+    for (const kind of kinds) {
       newValues.set(
         kind,
-        await newValueFor(event, kind, user, (operation) => withFreshAccount(operation), {
-          secrets,
-          deadline,
-        }),
+        await newValueFor(event, kind, user, withFreshAccount, deadline, secrets),
       );
     }
   }
-  for (const change of planChanges(event, user.ldapIntegrated, newValues)) {
-    await withFreshAccount((cupi) =>
-      cupi.updateCredential(user.objectId, change.kind, change.update, call),
-    );
+  const release = await dependencies.ordering?.claim(event, user.objectId, kinds, deadline);
+  const deliverTo = deliveryTarget(event);
+  let delivered = false;
+  try {
+    if (deliverTo !== undefined) {
+      // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
+      for (const [kind, value] of newValues) {
+        await secrets.put(deliverTo, deliveryDocument(event, { [kind]: value.reveal() }));
+        delivered = true;
+      }
+    }
+    for (const change of planChanges(event, user.ldapIntegrated, newValues)) {
+      await withFreshAccount((cupi) =>
+        cupi.updateCredential(user.objectId, change.kind, change.update, call),
+      );
+    }
+  } catch (error) {
+    if (delivered && deliverTo !== undefined) {
+      // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
+      await secrets
+        .put(deliverTo, deliveryDocument(event, { status: "not-applied" }))
+        .catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    await release?.();
   }
   return user;
 }
@@ -131,13 +220,27 @@ function authorize(event: ResetEvent, config: ServiceConfig): ClusterConfig {
       `action ${event.action} is not in this deployment's ALLOWED_ACTIONS`,
     );
   }
-  const deliverTo =
-    event.newCredential !== undefined && "generate" in event.newCredential
-      ? event.newCredential.deliverTo
-      : undefined;
+  const source = event.newCredential;
+  if (source !== undefined && "secretId" in source) {
+    // The function can read the service account's secret: an event must never point at it.
+    if (config.serviceAccountSecretNames.has(secretName(source.secretId))) {
+      throw new PermanentFailure(
+        "ACTION_NOT_ALLOWED",
+        "newCredential.secretId names a CUPI service-account secret",
+      );
+    }
+    const prefix = config.resetSecretPrefix;
+    if (prefix !== undefined && !secretName(source.secretId).startsWith(prefix)) {
+      throw new PermanentFailure(
+        "ACTION_NOT_ALLOWED",
+        `newCredential.secretId must start with ${prefix}`,
+      );
+    }
+  }
+  const deliverTo = deliveryTarget(event);
   if (deliverTo !== undefined) {
     const prefix = config.deliverySecretPrefix;
-    if (prefix === undefined || !deliverTo.secretId.startsWith(prefix)) {
+    if (prefix === undefined || !secretName(deliverTo).startsWith(prefix)) {
       throw new PermanentFailure(
         "ACTION_NOT_ALLOWED",
         prefix === undefined
@@ -164,7 +267,8 @@ async function newValueFor(
   kind: CredentialKind,
   user: CupiUser,
   withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
-  { secrets, deadline }: { secrets: SecretStore; deadline: number },
+  deadline: number,
+  secrets: SecretStore,
 ): Promise<SecretValue> {
   const source = event.newCredential;
   if (source !== undefined && "secretId" in source) {
@@ -178,32 +282,33 @@ async function newValueFor(
       kind === "pin" ? cupi.getAlternateExtensions(user.objectId, call) : Promise.resolve([]),
     ]),
   );
+  const ruleId = credential.credentialPolicyObjectId;
   const rule =
-    credential.credentialPolicyObjectId === undefined
+    ruleId === undefined
       ? undefined
-      : await withFreshAccount((cupi) =>
-          cupi.getAuthenticationRule(credential.credentialPolicyObjectId as string, call),
+      : await withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)).catch(
+          (error: unknown) => {
+            // A rule that cannot be read leaves the generator's own, stricter defaults.
+            if (error instanceof CupiError && error.kind === "not-found") return undefined;
+            throw error;
+          },
         );
   const context = policyContextFor(user, rule, alternateExtensions);
-  const value = new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
-  if (source !== undefined && "generate" in source && source.deliverTo !== undefined) {
-    // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
-    await secrets.put(source.deliverTo.secretId, deliveryDocument(event, kind, value));
-  }
-  return value;
+  return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
 }
 
-function deliveryDocument(
-  event: ResetEvent,
-  kind: CredentialKind,
-  value: SecretValue,
-): SecretValue {
+function deliveryTarget(event: ResetEvent): string | undefined {
+  const source = event.newCredential;
+  return source !== undefined && "generate" in source ? source.deliverTo?.secretId : undefined;
+}
+
+function deliveryDocument(event: ResetEvent, content: Record<string, string>): SecretValue {
   return new SecretValue(
     JSON.stringify({
-      [kind]: value.reveal(),
+      ...content,
       eventId: event.eventId,
       ...(event.ticketId === undefined ? {} : { ticketId: event.ticketId }),
-      generatedAt: new Date().toISOString(),
+      writtenAt: new Date().toISOString(),
     }),
   );
 }
@@ -214,14 +319,27 @@ const CUPI_CODES: Partial<Record<CupiError["kind"], ErrorCode>> = {
   rejected: "CREDENTIAL_REJECTED",
   "not-permitted": "NOT_PERMITTED",
   "invalid-input": "INVALID_EVENT",
-  "client-bug": "CUPI_ERROR",
-  tls: "CUPI_ERROR",
 };
 
 /** Turns any failure into a permanent (DLQ) or transient (redeliver) verdict with a reason. */
-function classify(error: unknown): PermanentFailure | TransientFailure {
+function classify(error: unknown, event: ResetEvent): PermanentFailure | TransientFailure {
   if (error instanceof PermanentFailure || error instanceof TransientFailure) return error;
+  if (error instanceof IdempotencyValidationError) {
+    return new PermanentFailure(
+      "INVALID_EVENT",
+      `eventId ${event.eventId} was already used for a different event; a new event needs a new eventId`,
+    );
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new TransientFailure("another delivery of this eventId is being processed");
+  }
+  if (error instanceof IdempotencyUnknownError) {
+    return new TransientFailure(`idempotency store unavailable (${error.name})`);
+  }
   if (error instanceof CupiError) {
+    // Faults of the deployment rather than of the event (an untrusted certificate, a redirect,
+    // an unreadable answer) are retried too: dead-lettering every event on its first receive
+    // would leave no time to fix the configuration while the queue-age alarm fires.
     const code = error.retryable ? undefined : CUPI_CODES[error.kind];
     if (code === undefined) return new TransientFailure(error.message);
     const reason =
@@ -236,13 +354,16 @@ function classify(error: unknown): PermanentFailure | TransientFailure {
       reason,
     );
   }
-  if (error instanceof SecretNotFoundError || error instanceof ServiceAccountError) {
+  if (error instanceof SecretNotFoundError) {
     return new PermanentFailure("SECRET_NOT_FOUND", error.message);
   }
   if (error instanceof CredentialGenerationError) {
     return new PermanentFailure("CREDENTIAL_REJECTED", error.message);
   }
-  if (error instanceof SecretUnavailableError) return new TransientFailure(error.message);
+  // The service account's secret is the deployment's, not the event's: retried like the above.
+  if (error instanceof SecretUnavailableError || error instanceof ServiceAccountError) {
+    return new TransientFailure(error.message);
+  }
   // Unknown failures (bugs included) are retried, then dead-lettered by the redrive policy:
   // never dropped, never dead-lettered with a guessed reason.
   return new TransientFailure(

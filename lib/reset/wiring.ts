@@ -1,4 +1,6 @@
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
@@ -6,6 +8,8 @@ import { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { createResetHandler } from "./batch-handler.ts";
 import { CupiConnections } from "./cupi-connections.ts";
+import { DEFAULT_WATERMARK_RETENTION_SECONDS, OrderingGuard } from "./ordering.ts";
+import { ResetProcessor } from "./process-record.ts";
 
 /**
  * Builds the reset handler from the environment: the configuration, then AWS clients that find
@@ -29,11 +33,36 @@ export function createResetHandlerFromEnvironment(
   const connections = new CupiConnections(secrets, {
     maxInFlight: config.cupiMaxInFlight,
     allowInsecureHttp: config.allowInsecureHttp,
+    circuitBreaker: config.circuitBreaker,
   });
-  const handler = createResetHandler({
+  const dynamodb =
+    config.stateTable === undefined ? undefined : new DynamoDBClient(awsClientOptions);
+  if (config.stateTable === undefined) {
+    logger.warn("STATE_TABLE is not set: idempotency and ordering checks are off");
+  }
+  const processor = new ResetProcessor({
     config,
     secrets,
     connections,
+    ...(dynamodb === undefined || config.stateTable === undefined
+      ? {}
+      : {
+          idempotency: {
+            persistenceStore: new DynamoDBPersistenceLayer({
+              tableName: config.stateTable,
+              awsSdkV3Client: dynamodb,
+            }),
+          },
+          ordering: new OrderingGuard({
+            client: dynamodb,
+            tableName: config.stateTable,
+            retentionSeconds: DEFAULT_WATERMARK_RETENTION_SECONDS,
+          }),
+        }),
+  });
+  const handler = createResetHandler({
+    config,
+    processor,
     deadLetters: new DeadLetterQueue(new SQSClient(awsClientOptions), config.dlqUrl),
     logger,
   });

@@ -42,12 +42,18 @@ describe("defaults", () => {
       clusters: new Map(),
       dlqUrl: DLQ_URL,
       allowedActions: new Set(ACTIONS),
+      resetSecretPrefix: undefined,
+      serviceAccountSecretNames: new Set(["cupi-reset/service-account"]),
       deliverySecretPrefix: undefined,
       cupiMaxInFlight: 2,
       allowInsecureHttp: false,
+      circuitBreaker: { failureThreshold: 5, coolDownMs: 30_000 },
       serviceSecretCacheSeconds: 300,
       recordMinTimeMs: 10_000,
+      recordTimeoutMs: 20_000,
       deadlineSafetyMs: 2_000,
+      stateTable: undefined,
+      idempotencyExpirySeconds: 7 * 24 * 3600,
     });
   });
 
@@ -268,5 +274,21 @@ describe("values that look right but are not", () => {
     expect(() => loadConfig({ DLQ_URL, CUPI_CLUSTERS: clusters })).toThrow(
       'CUPI_CLUSTERS: cluster name "eu west" must be 1-64 of A-Z a-z 0-9 . _ -',
     );
+  });
+});
+
+describe("secrets an event may name", () => {
+  it("knows every service-account secret by name, ARNs included", () => {
+    const clusters = JSON.stringify({
+      lab: {
+        baseUrl: "https://cuc-lab.example.com",
+        secretId: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cupi-reset/lab-AbC123",
+      },
+    });
+    const config = loadConfig({ ...MINIMAL, CUPI_CLUSTERS: clusters, RESET_SECRET_PREFIX: "r/" });
+    expect(config.serviceAccountSecretNames).toEqual(
+      new Set(["cupi-reset/service-account", "cupi-reset/lab"]),
+    );
+    expect(config.resetSecretPrefix).toBe("r/");
   });
 });

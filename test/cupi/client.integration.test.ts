@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CupiSimulator, createCupiSimulator } from "../../dev/cupi-simulator/index.ts";
@@ -344,7 +345,11 @@ describe("CupiClient against the simulator over HTTPS", () => {
 
   it("stops retrying at the caller's deadline", async () => {
     simulator.injectFaults(...Array<"503">(50).fill("503"));
-    const cupi = client({ retry: { maxAttempts: 50, baseDelayMs: 40, maxDelayMs: 80 } });
+    // Without it, the busy answers would open the breaker this simulator's tests share.
+    const cupi = client({
+      retry: { maxAttempts: 50, baseDelayMs: 40, maxDelayMs: 80 },
+      circuitBreaker: false,
+    });
     const started = Date.now();
     const error = await failure(cupi.getUser(JSMITH, { deadline: Date.now() + 300 }));
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -558,5 +563,206 @@ describe("CupiClient configuration and unusual answers", () => {
     const error = await failure(cupi.version());
     expect(error).toMatchObject({ kind: "network", retryable: true, attempts: 3 });
     await cupi.close();
+  });
+});
+
+describe("CupiClient's circuit breaker (one per host per process)", () => {
+  const hosts: CupiSimulator[] = [];
+  const UNTIL = /circuit breaker open for https:\/\/localhost:\d+ until \d{4}-\d\d-\d\dT[\d:.]+Z/;
+
+  afterAll(async () => {
+    await Promise.all(hosts.map((host) => host.close()));
+  });
+
+  /**
+   * A CUC host of its own, reached as `localhost`: the other tests' hosts are `127.0.0.1`, so even
+   * a reused port cannot share their breakers; these stay open, their ports taken, until the end.
+   */
+  async function freshHost(overrides: Partial<CupiClientOptions> = {}) {
+    const host = await createCupiSimulator({
+      users,
+      rules,
+      tls: certificates.server,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+      host: "localhost",
+    });
+    hosts.push(host);
+    const connect = (more: Partial<CupiClientOptions> = {}): CupiClient => {
+      const created = new CupiClient({
+        baseUrl: `https://localhost:${new URL(host.url).port}`,
+        caCertificate: certificates.ca.cert,
+        account: ACCOUNT,
+        retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 2 },
+        ...overrides,
+        ...more,
+      });
+      clients.push(created);
+      return created;
+    };
+    return { host, cupi: connect(), connect };
+  }
+
+  it("stops sending after a run of 503s and fails fast with unavailable, for every client", async () => {
+    const { host, cupi, connect } = await freshHost({
+      circuitBreaker: { failureThreshold: 3, coolDownMs: 60_000 },
+    });
+    host.injectFaults(...Array<"503">(20).fill("503"));
+    const opening = await failure(cupi.getUser(JSMITH));
+    // The fourth attempt found the circuit open: in-call retries stop there.
+    expect(opening).toMatchObject({ kind: "unavailable", retryable: true, attempts: 3 });
+    expect(opening.message).toMatch(UNTIL);
+    expect(host.stats.requests).toBe(3);
+    expect(cupi.circuitBreaker?.snapshot()).toMatchObject({ state: "open", openings: 1 });
+
+    const started = Date.now();
+    const refused = await failure(cupi.updateCredential(JSMITH, "pin", { Locked: false }));
+    const another = await failure(connect().version());
+    expect(Date.now() - started).toBeLessThan(100);
+    for (const error of [refused, another]) {
+      expect(error).toMatchObject({
+        kind: "unavailable",
+        retryable: true,
+        attempts: 0,
+        mayHaveTakenEffect: false,
+      });
+      expect(error.message).toMatch(UNTIL);
+    }
+    expect(host.stats.requests).toBe(3);
+  });
+
+  it("lets a single trial through after the cool-down and closes when it succeeds", async () => {
+    const { host, cupi } = await freshHost({
+      circuitBreaker: { failureThreshold: 2, coolDownMs: 200 },
+    });
+    host.injectFaults("503", "503");
+    expect(await failure(cupi.getUser(JSMITH))).toMatchObject({ kind: "unavailable" });
+    expect(await failure(cupi.getUser(JSMITH))).toMatchObject({ kind: "unavailable" });
+    expect(host.stats.requests).toBe(2);
+    await sleep(250);
+
+    // The trial is slow, so the calls made meanwhile meet the half-open circuit.
+    host.injectFaults({ kind: "slow", delayMs: 200 });
+    const trial = cupi.getUser(JSMITH);
+    const meanwhile = await Promise.all([
+      failure(cupi.getUser(JSMITH)),
+      failure(cupi.version()),
+      failure(cupi.getCredential(JSMITH, "pin")),
+    ]);
+    for (const error of meanwhile) {
+      expect(error).toMatchObject({ kind: "unavailable", attempts: 0 });
+      expect(error.message).toMatch(/until its trial request succeeds/);
+    }
+    expect(cupi.circuitBreaker?.state).toBe("half-open");
+    await expect(trial).resolves.toMatchObject({ alias: "jsmith" });
+    expect(host.stats.requests).toBe(3);
+    expect(cupi.circuitBreaker?.state).toBe("closed");
+
+    await Promise.all([cupi.getUser(JSMITH), cupi.version(), cupi.getCredential(JSMITH, "pin")]);
+    expect(host.stats.requests).toBe(6);
+  });
+
+  it("re-opens for another cool-down when the trial fails", async () => {
+    const { host, cupi } = await freshHost({
+      circuitBreaker: { failureThreshold: 1, coolDownMs: 200 },
+    });
+    host.injectFaults("503");
+    await failure(cupi.version());
+    await sleep(250);
+    host.injectFaults("500-html");
+    const trial = await failure(cupi.version());
+    expect(trial).toMatchObject({ kind: "unavailable", attempts: 1 });
+    expect(trial.message).toMatch(UNTIL);
+    expect(cupi.circuitBreaker?.snapshot()).toMatchObject({ state: "open", openings: 2 });
+    expect(await failure(cupi.version())).toMatchObject({ kind: "unavailable", attempts: 0 });
+    expect(host.stats.requests).toBe(2);
+    await sleep(250);
+    await expect(cupi.version()).resolves.toBeTruthy();
+    expect(host.stats.requests).toBe(3);
+  });
+
+  it("takes any other answer (404, 400, 403) as CUC being up", async () => {
+    const { host, cupi } = await freshHost({
+      circuitBreaker: { failureThreshold: 2, coolDownMs: 60_000 },
+      retry: { maxAttempts: 1 },
+    });
+    for (let index = 0; index < 4; index++) {
+      expect(await failure(cupi.getUser(UNKNOWN))).toMatchObject({ kind: "not-found" });
+    }
+    // Each answer between two busy ones breaks the run of consecutive failures.
+    host.injectFaults("503");
+    expect(await failure(cupi.version())).toMatchObject({ kind: "busy" });
+    await failure(cupi.getUser(UNKNOWN));
+    host.injectFaults("503");
+    await failure(cupi.version());
+    const trivial = cupi.updateCredential(JSMITH, "pin", {
+      Credentials: new SecretValue("123456"),
+    });
+    expect(await failure(trivial)).toMatchObject({ kind: "rejected" });
+    host.injectFaults("503");
+    await failure(cupi.version());
+    const admin = cupi.updateCredential(ADMIN, "pin", { Credentials: new SecretValue("860241") });
+    expect(await failure(admin)).toMatchObject({ kind: "not-permitted" });
+    host.injectFaults("503");
+    await failure(cupi.version());
+    await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+    expect(host.stats.requests).toBe(12);
+    expect(cupi.circuitBreaker?.snapshot()).toMatchObject({
+      state: "closed",
+      openings: 0,
+      failures: 4,
+      successes: 8,
+    });
+  });
+
+  it("counts an attempt's own timeout but not the caller's deadline cutting it short", async () => {
+    const { host, cupi } = await freshHost({
+      circuitBreaker: { failureThreshold: 2, coolDownMs: 60_000 },
+      retry: { maxAttempts: 1 },
+      timeouts: { headersMs: 150 },
+    });
+    host.injectFaults(...Array(3).fill({ kind: "slow", delayMs: 5_000 }));
+    for (let index = 0; index < 3; index++) {
+      const cut = await failure(cupi.version({ deadline: Date.now() + 50 }));
+      expect(cut.message).toMatch(/stopped at the deadline/);
+    }
+    expect(cupi.circuitBreaker?.snapshot()).toMatchObject({ state: "closed", failures: 0 });
+
+    host.injectFaults(...Array(2).fill({ kind: "slow", delayMs: 5_000 }));
+    for (let index = 0; index < 2; index++) {
+      expect(await failure(cupi.version())).toMatchObject({ kind: "timeout" });
+    }
+    expect(await failure(cupi.version())).toMatchObject({ kind: "unavailable" });
+    expect(host.stats.requests).toBe(5);
+  });
+
+  it("takes no verdict from a refused service account, which sends nothing", async () => {
+    const { host, cupi, connect } = await freshHost({
+      circuitBreaker: { failureThreshold: 2, coolDownMs: 200 },
+      retry: { maxAttempts: 1 },
+    });
+    const wrong = { username: ACCOUNT.username, password: new SecretValue("CANARY-wrong-pw") };
+    const refused = connect({ account: wrong, authenticationCooldownMs: 60_000 });
+    await failure(refused.version());
+    host.injectFaults("503", "503");
+    await failure(cupi.version());
+    await failure(cupi.version());
+    await sleep(250);
+    expect(await failure(refused.version())).toMatchObject({ kind: "authentication" });
+    expect(cupi.circuitBreaker?.snapshot()).toMatchObject({ state: "half-open", openings: 1 });
+    await expect(cupi.version()).resolves.toBeTruthy();
+    expect(cupi.circuitBreaker?.state).toBe("closed");
+    expect(host.stats.requests).toBe(4);
+  });
+
+  it("keeps sending when disabled", async () => {
+    const { host, cupi } = await freshHost({
+      circuitBreaker: false,
+      retry: { maxAttempts: 4, baseDelayMs: 1 },
+    });
+    host.injectFaults(...Array<"503">(8).fill("503"));
+    expect(cupi.circuitBreaker).toBeUndefined();
+    expect(await failure(cupi.version())).toMatchObject({ kind: "busy", attempts: 4 });
+    expect(await failure(cupi.version())).toMatchObject({ kind: "busy", attempts: 4 });
+    expect(host.stats.requests).toBe(8);
   });
 });

@@ -36,7 +36,11 @@ describe("npm start", () => {
       }
     }
     // The injected 503s make at least one delivery fail transiently and come back.
-    expect(rows.some((row) => /│ [1-9]\d* +│/.test(row))).toBe(true);
+    const dataRows = rows.filter((row) => /^│ \d/.test(row));
+    expect(dataRows).toHaveLength(examples.length);
+    const retries = dataRows.map((row) => Number(row.split("│")[4]?.trim()));
+    expect(retries.every((count) => Number.isInteger(count))).toBe(true);
+    expect(retries.some((count) => count > 0)).toBe(true);
     for (const secret of Object.values(demoSecrets)) {
       const pin = /\d{6}/.exec(secret)?.[0];
       if (pin !== undefined && pin !== "123456") expect(stdout).not.toContain(pin);

@@ -15,6 +15,9 @@ import {
 import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 
 export interface DeadLetterMessage {
+  /** Kept by a redrive; a message the function dead-lettered has its own, and the old one in
+   * its `sourceMessageId` attribute. */
+  readonly messageId: string;
   readonly body: string;
   readonly attributes: Record<string, string>;
 }
@@ -35,6 +38,13 @@ export function captureOutput(): { text: () => string } {
     vi.restoreAllMocks();
   });
   return { text: () => chunks.join("") };
+}
+
+/** Whether a DLQ message stands for one of `sentIds`, however it got there. */
+export function isDeadLetterOf(letter: DeadLetterMessage, sentIds: readonly string[]): boolean {
+  return (
+    sentIds.includes(letter.messageId) || sentIds.includes(letter.attributes.sourceMessageId ?? "")
+  );
 }
 
 /** The reset function as Lambda would run it on this stack: real clients, endpoints from env. */
@@ -112,6 +122,7 @@ export async function readDeadLetters(
     if (!received.Messages?.length) return messages;
     for (const message of received.Messages) {
       messages.push({
+        messageId: message.MessageId ?? "",
         body: message.Body ?? "",
         attributes: Object.fromEntries(
           Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [

@@ -1,0 +1,170 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import type { CredentialKind } from "../cupi/types.ts";
+import type { ResetEvent } from "../events/contract.ts";
+import { PermanentFailure, TransientFailure } from "./outcome.ts";
+
+export interface OrderingGuardOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** How long a watermark is kept; longer than a DLQ message can wait for a replay. */
+  readonly retentionSeconds: number;
+}
+
+/** Keep watermarks a year: a DLQ holds messages 14 days, and offboarding must stay final. */
+export const DEFAULT_WATERMARK_RETENTION_SECONDS = 365 * 24 * 3600;
+
+/**
+ * Per user and credential, the `occurredAt` of the newest event applied (or being applied). An
+ * older event is refused as STALE_EVENT, and after an offboard every event that occurred before
+ * it is refused, so a helpdesk reset replayed days later cannot reopen an offboarded mailbox.
+ * Watermarks are claimed with conditional writes before CUPI is called, which makes the check
+ * safe when events for one user are processed concurrently.
+ */
+export class OrderingGuard {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #retentionSeconds: number;
+
+  constructor(options: OrderingGuardOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#retentionSeconds = options.retentionSeconds;
+  }
+
+  /**
+   * Claims the user's credentials for this event until `lockedUntil` (epoch ms): refuses it when a
+   * newer event got there first (STALE_EVENT), and asks for a retry while another event for the
+   * same credential is being applied, so two events are never applied out of order. Returns the
+   * release to call once the event is done, whatever its outcome.
+   */
+  async claim(
+    event: ResetEvent,
+    objectId: string,
+    kinds: readonly CredentialKind[],
+    lockedUntil: number,
+  ): Promise<() => Promise<void>> {
+    const occurredAt = Date.parse(event.occurredAt);
+    const offboard = await this.#read(offboardKey(objectId));
+    const offboardedAt = Number(offboard?.occurredAt?.N ?? Number.NEGATIVE_INFINITY);
+    if (occurredAt < offboardedAt && offboard?.eventId?.S !== event.eventId) {
+      throw new PermanentFailure(
+        "STALE_EVENT",
+        `the user was offboarded by an event that occurred at ${iso(offboardedAt)}; this event occurred at ${event.occurredAt}`,
+      );
+    }
+    const keys = kinds.map((kind) => watermarkKey(objectId, kind));
+    if (event.action === "offboard") keys.push(offboardKey(objectId));
+    const claimed: string[] = [];
+    const release = async (): Promise<void> => {
+      await Promise.all(claimed.map((key) => this.#unlock(key, event.eventId)));
+    };
+    try {
+      for (const key of keys) {
+        await this.#lock(key, event, occurredAt, lockedUntil);
+        claimed.push(key);
+      }
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return release;
+  }
+
+  async #read(key: string): Promise<Record<string, AttributeValue> | undefined> {
+    const { Item: item } = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#tableName,
+        Key: { id: { S: key } },
+        ConsistentRead: true,
+      }),
+    );
+    return item;
+  }
+
+  async #lock(
+    key: string,
+    event: ResetEvent,
+    occurredAt: number,
+    lockedUntil: number,
+  ): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: { id: { S: key } },
+          UpdateExpression:
+            "SET occurredAt = :occurredAt, eventId = :eventId, lockedUntil = :lockedUntil, expiration = :expiration",
+          // Equal times pass (a retry of the same event, or two events at the same instant); a
+          // lock held by another event passes only once it has expired with its invocation.
+          ConditionExpression:
+            "(attribute_not_exists(occurredAt) OR occurredAt <= :occurredAt) AND " +
+            "(attribute_not_exists(lockedUntil) OR lockedUntil < :now OR eventId = :eventId)",
+          ExpressionAttributeValues: {
+            ":occurredAt": { N: String(occurredAt) },
+            ":eventId": { S: event.eventId },
+            ":lockedUntil": { N: String(lockedUntil) },
+            ":now": { N: String(Date.now()) },
+            ":expiration": {
+              N: String(Math.floor(Date.now() / 1000) + this.#retentionSeconds),
+            },
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Not every DynamoDB implementation returns the old item with the failure (dynalite does not).
+      const current = error.Item ?? (await this.#read(key));
+      const currentAt = Number(current?.occurredAt?.N);
+      if (currentAt > occurredAt) {
+        throw new PermanentFailure(
+          "STALE_EVENT",
+          `a newer event (${current?.eventId?.S ?? "unknown"}, occurred at ${iso(currentAt)}) was already applied to ${describeKey(key)}; this event occurred at ${event.occurredAt}`,
+        );
+      }
+      throw new TransientFailure(
+        `another event (${current?.eventId?.S ?? "unknown"}) is being applied to ${describeKey(key)}`,
+      );
+    }
+  }
+
+  async #unlock(key: string, eventId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: { id: { S: key } },
+          UpdateExpression: "REMOVE lockedUntil",
+          ConditionExpression: "eventId = :eventId",
+          ExpressionAttributeValues: { ":eventId": { S: eventId } },
+        }),
+      );
+    } catch (error) {
+      // Taken over after our lock expired: theirs now, nothing to release.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
+
+function watermarkKey(objectId: string, kind: CredentialKind): string {
+  return `watermark#${objectId}#${kind}`;
+}
+
+function offboardKey(objectId: string): string {
+  return `offboard#${objectId}`;
+}
+
+function describeKey(key: string): string {
+  const [kind, , credential] = key.split("#");
+  return kind === "offboard" ? "this user's offboarding" : `this user's ${credential}`;
+}
+
+function iso(epochMs: number): string {
+  return Number.isFinite(epochMs) ? new Date(epochMs).toISOString() : "an unknown time";
+}
