@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
+import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import {
+  captureOutput,
+  type DeadLetterMessage,
+  drain,
+  isDeadLetterOf,
+  readDeadLetters,
+  send,
+  startPipeline,
+} from "../helpers/pipeline.ts";
+
+const ids = {
+  amira: "1a2b3c4d-0000-4000-8000-00000000a001",
+  bruno: "1a2b3c4d-0000-4000-8000-00000000a002",
+  chen: "1a2b3c4d-0000-4000-8000-00000000a003",
+  dana: "1a2b3c4d-0000-4000-8000-00000000a004",
+};
+const users: SimulatedUser[] = [
+  {
+    objectId: ids.amira,
+    alias: "amira",
+    firstName: "Amira",
+    lastName: "Haddad",
+    dtmfAccessId: "5101",
+    pin: "730419",
+  },
+  {
+    objectId: ids.bruno,
+    alias: "bruno",
+    firstName: "Bruno",
+    lastName: "Keller",
+    dtmfAccessId: "5102",
+    pin: "730419",
+    password: "Qz8#mLw4Tp2x",
+  },
+  {
+    objectId: ids.chen,
+    alias: "chen",
+    firstName: "Chen",
+    lastName: "Wei",
+    dtmfAccessId: "5103",
+    pin: "730419",
+  },
+  {
+    objectId: ids.dana,
+    alias: "dana",
+    firstName: "Dana",
+    lastName: "Okafor",
+    dtmfAccessId: "5104",
+    pin: "730419",
+    password: "Hv6$rKp3Ws9z",
+  },
+];
+
+let stack: LocalStack;
+let pipeline: ReturnType<typeof startPipeline>;
+const output = captureOutput();
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    users,
+    secrets: { "cupi-reset/resets/amira-pin": JSON.stringify({ pin: "604729" }) },
+    visibilityTimeoutSeconds: 1,
+  });
+  pipeline = startPipeline(stack);
+});
+
+afterAll(async () => {
+  await pipeline?.handler.close();
+  await stack?.close();
+});
+
+beforeEach(() => stack.simulator.resetStats());
+
+function event(overrides: Record<string, unknown>): Record<string, unknown> {
+  return {
+    version: 1,
+    occurredAt: "2026-11-28T10:00:00Z",
+    source: "helpdesk",
+    action: "unlock-pin",
+    ...overrides,
+  };
+}
+
+async function deliver(...bodies: unknown[]): Promise<DeadLetterMessage[]> {
+  const sent: string[] = [];
+  for (const body of bodies) sent.push(await send(stack.sqs, stack.queues.queueUrl, body));
+  await drain(pipeline.poller, stack.sqs, stack.queues.queueUrl);
+  const letters = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
+  return letters.filter((letter) => isDeadLetterOf(letter, sent));
+}
+
+const puts = (objectId: string) =>
+  stack.simulator.requests.filter(
+    (request) => request.method === "PUT" && request.path.includes(objectId),
+  ).length;
+
+describe("exactly-once effect per eventId", () => {
+  it("applies an event delivered twice under new messageIds once", async () => {
+    const body = event({
+      eventId: "dup-1",
+      user: { alias: "amira" },
+      action: "reset-pin",
+      newCredential: { secretId: "cupi-reset/resets/amira-pin", jsonKey: "pin" },
+    });
+    expect(await deliver(body, body)).toEqual([]);
+    expect(await deliver(body)).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.amira, "pin")).toMatchObject({
+      value: "604729",
+      changes: 1,
+    });
+    expect(puts(ids.amira)).toBe(1);
+    expect(output.text()).toContain('"duplicate":true');
+  });
+
+  it("refuses the same eventId with a different payload", async () => {
+    await deliver(event({ eventId: "reuse-1", user: { alias: "bruno" } }));
+    const letters = await deliver(event({ eventId: "reuse-1", user: { alias: "chen" } }));
+    expect(letters.map((letter) => letter.attributes.errorCode)).toEqual(["INVALID_EVENT"]);
+    expect(letters[0]?.attributes.errorMessage).toMatch(
+      /eventId reuse-1 was already used for a different event/,
+    );
+    expect(puts(ids.chen)).toBe(0);
+  });
+
+  it("does not remember a dead-lettered event, so a replay after the fix applies it", async () => {
+    const body = event({
+      eventId: "fixed-later-1",
+      user: { alias: "chen" },
+      action: "reset-pin",
+      newCredential: { secretId: "cupi-reset/resets/chen-pin", jsonKey: "pin" },
+    });
+    const first = await deliver(body);
+    expect(first.map((letter) => letter.attributes.errorCode)).toEqual(["SECRET_NOT_FOUND"]);
+    stack.secretsManager.putSecret("cupi-reset/resets/chen-pin", JSON.stringify({ pin: "815204" }));
+    expect(await deliver(first[0]?.body)).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.chen, "pin").value).toBe("815204");
+  });
+});
+
+describe("ordering and staleness", () => {
+  it("refuses an event older than the last one applied to the same credential", async () => {
+    await deliver(
+      event({ eventId: "new-1", user: { alias: "bruno" }, occurredAt: "2026-11-28T12:00:00Z" }),
+    );
+    const letters = await deliver(
+      event({ eventId: "old-1", user: { alias: "bruno" }, occurredAt: "2026-11-28T11:00:00Z" }),
+    );
+    expect(letters.map((letter) => letter.attributes.errorCode)).toEqual(["STALE_EVENT"]);
+    expect(letters[0]?.attributes.errorMessage).toMatch(
+      /newer event \(new-1, occurred at 2026-11-28T12:00:00.000Z\).*this event occurred at 2026-11-28T11:00:00Z/,
+    );
+    // Another credential of the same user has its own watermark.
+    expect(
+      await deliver(
+        event({
+          eventId: "old-pw-1",
+          user: { alias: "bruno" },
+          action: "unlock-password",
+          occurredAt: "2026-11-28T11:00:00Z",
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("never lets a helpdesk event from before an offboard reopen the mailbox", async () => {
+    await deliver(
+      event({
+        eventId: "off-1",
+        user: { alias: "dana" },
+        action: "offboard",
+        source: "hr-offboarding",
+        occurredAt: "2026-11-28T15:00:00Z",
+      }),
+    );
+    const lockedPin = stack.simulator.credentialOf(ids.dana, "pin");
+    expect(lockedPin).toMatchObject({ Locked: true, CantChange: true });
+    const replayed = await deliver(
+      event({
+        eventId: "hd-before-off",
+        user: { alias: "dana" },
+        action: "unlock-password",
+        occurredAt: "2026-11-28T14:00:00Z",
+      }),
+    );
+    expect(replayed.map((letter) => letter.attributes.errorCode)).toEqual(["STALE_EVENT"]);
+    expect(replayed[0]?.attributes.errorMessage).toMatch(
+      /offboarded by an event that occurred at 2026-11-28T15:00:00.000Z/,
+    );
+    expect(stack.simulator.credentialOf(ids.dana, "password").Locked).toBe(true);
+    // After the offboard (a rehire), events apply again.
+    expect(
+      await deliver(
+        event({ eventId: "rehire-1", user: { alias: "dana" }, occurredAt: "2026-12-01T09:00:00Z" }),
+      ),
+    ).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.dana, "pin").Locked).toBe(false);
+  });
+});
