@@ -1,4 +1,9 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ServiceConfig } from "../config/config.ts";
@@ -60,6 +65,15 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
     // Powertools 2.35's response() is empty after a full-batch failure when it throws
     // (powertools-lambda-typescript#5624, fix not yet released); not throwing keeps every failed
     // record reported. A processor per invocation: it holds the batch's state.
+    if (isFifo(event)) {
+      // A FIFO queue (MessageGroupId = user) keeps each user's events in order: records run one
+      // by one, and a failed record fails only the rest of its own group.
+      return processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      });
+    }
     return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
       context,
       throwOnFullBatchFailure: false,
@@ -110,6 +124,10 @@ async function settle(
       event: outcome.event,
     };
   }
+}
+
+function isFifo(event: SQSEvent): boolean {
+  return event.Records[0]?.eventSourceARN.endsWith(".fifo") ?? false;
 }
 
 function eventOf(parsed: ParsedRecord): ResetEvent | undefined {

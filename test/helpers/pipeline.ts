@@ -141,6 +141,7 @@ export function sqsRecord(
   body: unknown,
   queueArn: string,
   receiveCount = 1,
+  messageGroupId?: string,
 ): SQSRecord {
   return {
     messageId,
@@ -151,6 +152,7 @@ export function sqsRecord(
       SentTimestamp: String(Date.now()),
       SenderId: "test",
       ApproximateFirstReceiveTimestamp: String(Date.now()),
+      ...(messageGroupId === undefined ? {} : { MessageGroupId: messageGroupId }),
     },
     messageAttributes: {},
     md5OfBody: "",

@@ -6,8 +6,10 @@ import {
   type DeadLetterMessage,
   drain,
   isDeadLetterOf,
+  lambdaContext,
   readDeadLetters,
   send,
+  sqsRecord,
   startPipeline,
 } from "../helpers/pipeline.ts";
 
@@ -197,5 +199,61 @@ describe("ordering and staleness", () => {
       ),
     ).toEqual([]);
     expect(stack.simulator.credentialOf(ids.dana, "pin").Locked).toBe(false);
+  });
+});
+
+describe("FIFO deployment option", () => {
+  it("fails only the rest of a failed record's message group", async () => {
+    // Cache the service account first, so the throttling below hits only amira's secret.
+    await deliver(event({ eventId: "fifo-warm", user: { alias: "chen" } }));
+    stack.simulator.resetStats();
+    stack.secretsManager.failNext("GetSecretValue", "ThrottlingException", 3);
+    const fifoArn = `${stack.queues.queueArn}.fifo`;
+    const input = {
+      Records: [
+        sqsRecord(
+          "a1",
+          event({
+            eventId: "fifo-a1",
+            user: { alias: "amira" },
+            action: "reset-pin",
+            newCredential: { secretId: "cupi-reset/resets/amira-pin", jsonKey: "pin" },
+            occurredAt: "2026-11-29T10:00:00Z",
+          }),
+          fifoArn,
+          1,
+          ids.amira,
+        ),
+        sqsRecord(
+          "a2",
+          event({
+            eventId: "fifo-a2",
+            user: { alias: "amira" },
+            occurredAt: "2026-11-29T10:01:00Z",
+          }),
+          fifoArn,
+          1,
+          ids.amira,
+        ),
+        sqsRecord(
+          "c1",
+          event({
+            eventId: "fifo-c1",
+            user: { alias: "chen" },
+            occurredAt: "2026-11-29T10:00:00Z",
+          }),
+          fifoArn,
+          1,
+          ids.chen,
+        ),
+      ],
+    };
+    const response = await pipeline.handler(input, lambdaContext(60_000));
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([
+      "a1",
+      "a2",
+    ]);
+    expect(puts(ids.amira)).toBe(0);
+    expect(puts(ids.chen)).toBe(1);
   });
 });
