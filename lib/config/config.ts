@@ -32,6 +32,12 @@ export interface ServiceConfig {
    * a row against a CUC host, stop calling it for the cool-down. Defaults 5 and 30 s.
    */
   readonly circuitBreaker: { readonly failureThreshold: number; readonly coolDownMs: number };
+  /** CUPI_CONNECT_TIMEOUT_MS / CUPI_HEADERS_TIMEOUT_MS / CUPI_BODY_TIMEOUT_MS: 5, 10, 10 s. */
+  readonly cupiTimeouts: {
+    readonly connectMs: number;
+    readonly headersMs: number;
+    readonly bodyMs: number;
+  };
   /** SERVICE_SECRET_CACHE_SECONDS: how long the service account is reused. Default 300. */
   readonly serviceSecretCacheSeconds: number;
   /** RECORD_MIN_TIME_MS: a record is not started with less Lambda time left. Default 10 s. */
@@ -83,6 +89,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     deliverySecretPrefix: nonEmpty(env.DELIVERY_SECRET_PREFIX),
     cupiMaxInFlight: positiveInteger("CUPI_MAX_IN_FLIGHT", env.CUPI_MAX_IN_FLIGHT, 2),
     allowInsecureHttp: env.CUPI_ALLOW_INSECURE_HTTP === "true",
+    cupiTimeouts: {
+      connectMs: positiveInteger("CUPI_CONNECT_TIMEOUT_MS", env.CUPI_CONNECT_TIMEOUT_MS, 5_000),
+      headersMs: positiveInteger("CUPI_HEADERS_TIMEOUT_MS", env.CUPI_HEADERS_TIMEOUT_MS, 10_000),
+      bodyMs: positiveInteger("CUPI_BODY_TIMEOUT_MS", env.CUPI_BODY_TIMEOUT_MS, 10_000),
+    },
     circuitBreaker: {
       failureThreshold: positiveInteger(
         "CIRCUIT_BREAKER_FAILURES",

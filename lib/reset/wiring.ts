@@ -34,6 +34,7 @@ export function createResetHandlerFromEnvironment(
     maxInFlight: config.cupiMaxInFlight,
     allowInsecureHttp: config.allowInsecureHttp,
     circuitBreaker: config.circuitBreaker,
+    timeouts: config.cupiTimeouts,
   });
   const dynamodb =
     config.stateTable === undefined ? undefined : new DynamoDBClient(awsClientOptions);

@@ -47,6 +47,7 @@ describe("defaults", () => {
       deliverySecretPrefix: undefined,
       cupiMaxInFlight: 2,
       allowInsecureHttp: false,
+      cupiTimeouts: { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 },
       circuitBreaker: { failureThreshold: 5, coolDownMs: 30_000 },
       serviceSecretCacheSeconds: 300,
       recordMinTimeMs: 10_000,
