@@ -2,6 +2,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { DEMO_ACCOUNT } from "./cupi-simulator/demo-account.ts";
 import {
   type CupiSimulator,
+  type CupiSimulatorOptions,
   createCupiSimulator,
   type SimulatedUser,
 } from "./cupi-simulator/index.ts";
@@ -34,6 +35,8 @@ export interface LocalStackOptions {
    * `environment`); default: the simulator's account and development CA.
    */
   readonly serviceAccountSecret?: string;
+  /** Passed on to the simulator: faults, latency, seed. */
+  readonly simulator?: Partial<CupiSimulatorOptions>;
 }
 
 export interface LocalStack {
@@ -61,6 +64,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.staleSessionPolicy === undefined
       ? {}
       : { staleSessionPolicy: options.staleSessionPolicy }),
+    ...options.simulator,
   });
   const secretsManager = await startSecretsManagerStandIn({
     region: LOCAL_REGION,

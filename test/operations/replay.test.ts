@@ -116,6 +116,8 @@ async function redriveWhatIsQueued({ queues, sqs }: Stack): Promise<Record<strin
   expect(received.Messages).toHaveLength(1);
   const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl }));
   expect(again.Messages).toBeUndefined();
+  // The move to the DLQ happens when the message's hiding ends, on local-aws-sqs's timer.
+  await visibilitySettled();
   return Object.fromEntries(
     Object.entries(received.Messages?.[0]?.MessageAttributes ?? {}).map(([name, value]) => [
       name,
@@ -142,12 +144,22 @@ function eventIdOf(body: string): string {
   return (JSON.parse(body) as { eventId: string }).eventId;
 }
 
+/**
+ * local-aws-sqs makes a message visible again on a timer, even for VisibilityTimeout 0: let it
+ * fire (the queues run in this process) before looking.
+ */
+function visibilitySettled(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 async function eventIdsOn(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  await visibilitySettled();
   return (await readDeadLetters(sqs, queueUrl)).map((message) => eventIdOf(message.body)).sort();
 }
 
 /** local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too. */
 async function counts(sqs: SQSClient, queueUrl: string) {
+  await visibilitySettled();
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
@@ -393,11 +405,17 @@ describe.concurrent("replaySelected", () => {
   it("examines each message once even when its hiding runs out during the run", async () => {
     const target = await stack({ maxReceiveCount: 1 });
     await seed(target);
-    intercept(target.sqs, (command, input) => {
+    // A client of its own: the test's reads below need their hiding.
+    const expiring = createLocalSqsClient(target.queues.endpoint);
+    intercept(expiring, (command, input) => {
       if (command === "ReceiveMessageCommand") input.VisibilityTimeout = 0;
     });
 
-    const report = await replay(target, { errorCodes: ["USER_NOT_FOUND"] });
+    const report = await replay(
+      { queues: target.queues, sqs: expiring },
+      { errorCodes: ["USER_NOT_FOUND"] },
+    );
+    expiring.destroy();
 
     expect(report).toMatchObject({ examined: 4, matched: 1, replayed: 1 });
     expect(await eventIdsOn(target.sqs, target.queues.dlqUrl)).toEqual([

@@ -148,4 +148,72 @@ describe("the packaged Lambda artifact", () => {
     const actions = statements.flatMap((statement) => statement.Action);
     expect(actions.filter((action) => action.includes("*"))).toEqual([]);
   });
+
+  it("gives the replay function a role of its own with only what replay needs", () => {
+    type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+    const statementsOf = (role: string): Statement[] => {
+      const properties = template.Resources[role]?.Properties as
+        | { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> }
+        | undefined;
+      return (properties?.Policies ?? []).flatMap((policy) => policy.PolicyDocument.Statement);
+    };
+    const replay = template.Resources.ReplayLambdaFunction?.Properties ?? {};
+    expect(replay).toMatchObject({ Handler: "functions/replay.handler", Timeout: 900 });
+    expect(replay.Role).toEqual({ "Fn::GetAtt": ["ReplayRole", "Arn"] });
+    expect(template.Resources.ResetLambdaFunction?.Properties.Role).toEqual({
+      "Fn::GetAtt": ["IamRoleLambdaExecution", "Arn"],
+    });
+    expect(
+      Object.values(template.Resources).filter(
+        (resource) => resource.Type === "AWS::Lambda::EventSourceMapping",
+      ),
+    ).toHaveLength(1);
+
+    expect(statementsOf("ReplayRole")).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: {
+          "Fn::Sub": expect.stringMatching(/:log-group:\/aws\/lambda\/cupi-reset-dev-replay:\*$/),
+        },
+      },
+      {
+        Effect: "Allow",
+        Action: [
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage",
+          "sqs:ChangeMessageVisibility",
+          "sqs:GetQueueAttributes",
+          "sqs:StartMessageMoveTask",
+          "sqs:ListMessageMoveTasks",
+        ],
+        Resource: { "Fn::GetAtt": ["ResetDeadLetterQueue", "Arn"] },
+      },
+      {
+        Effect: "Allow",
+        Action: "sqs:SendMessage",
+        Resource: { "Fn::GetAtt": ["ResetQueue", "Arn"] },
+      },
+    ]);
+
+    // The worker may send to the DLQ, and read its own queue through the event source mapping;
+    // it may not empty the DLQ nor put messages back on its own queue.
+    const resetGrants = statementsOf("IamRoleLambdaExecution").flatMap((statement) =>
+      [statement.Action]
+        .flat()
+        .map((action) => ({ action, resource: JSON.stringify(statement.Resource) })),
+    );
+    const replayOnly = resetGrants.filter(
+      ({ action, resource }) =>
+        [
+          "sqs:StartMessageMoveTask",
+          "sqs:ListMessageMoveTasks",
+          "sqs:ChangeMessageVisibility",
+        ].includes(action) ||
+        (["sqs:ReceiveMessage", "sqs:DeleteMessage"].includes(action) &&
+          resource.includes("ResetDeadLetterQueue")) ||
+        (action === "sqs:SendMessage" && resource.includes('"ResetQueue"')),
+    );
+    expect(replayOnly).toEqual([]);
+  });
 });
