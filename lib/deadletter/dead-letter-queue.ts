@@ -17,6 +17,8 @@ export interface DeadLetter {
   readonly eventId?: string | undefined;
   readonly source?: string | undefined;
   readonly action?: string | undefined;
+  /** Carried over from a replayed message, so a second replay counts on from it. */
+  readonly replayCount?: string | undefined;
 }
 
 /** SQS allows 256 KiB per message; a reason longer than this helps nobody. */
@@ -48,6 +50,7 @@ export class DeadLetterQueue {
     set("receiveCount", String(letter.receiveCount));
     set("source", letter.source);
     set("action", letter.action);
+    set("replayCount", letter.replayCount);
     const fifo = this.#queueUrl.endsWith(".fifo");
     await this.#client.send(
       new SendMessageCommand({

@@ -113,6 +113,7 @@ async function settle(
         eventId: outcome.eventId,
         source: outcome.event?.source,
         action: outcome.event?.action,
+        replayCount: record.messageAttributes.replayCount?.stringValue,
       },
       AbortSignal.timeout(remaining),
     );

@@ -15,6 +15,7 @@ const run = promisify(execFile);
 const JSMITH = "0b4e934c-dd78-4fc9-9e64-69acf166123e";
 
 let workDir: string;
+let zipEntries: string[];
 let stack: LocalStack;
 let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -39,6 +40,7 @@ beforeAll(async () => {
     await readFile(join(workDir, "cloudformation-template-update-stack.json"), "utf8"),
   );
   const files = unzipSync(await readFile(join(workDir, "reset.zip")));
+  zipEntries = Object.keys(files).sort();
   for (const [name, content] of Object.entries(files)) {
     const target = join(workDir, "unzipped", name);
     await mkdir(dirname(target), { recursive: true });
@@ -74,7 +76,8 @@ afterAll(async () => {
 });
 
 describe("the packaged Lambda artifact", () => {
-  it("holds one ESM bundle that loads and resets a PIN from the zip", async () => {
+  it("holds one ESM bundle (and its source map) that loads and resets a PIN", async () => {
+    expect(zipEntries).toEqual(["functions/reset.mjs", "functions/reset.mjs.map"]);
     const base = {
       version: 1,
       occurredAt: "2026-11-28T10:00:00Z",
@@ -120,12 +123,51 @@ describe("the packaged Lambda artifact", () => {
     expect(queue.SqsManagedSseEnabled).toBe(true);
     expect(dlq.SqsManagedSseEnabled).toBe(true);
     expect(mapping).toMatchObject({
-      BatchSize: 10,
+      BatchSize: 5,
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 2 },
     });
-    expect(fn.VpcConfig).toBeDefined();
+    expect(fn.VpcConfig).toEqual({
+      SecurityGroupIds: { "Fn::Split": [",", "sg-00000000000000000"] },
+      SubnetIds: { "Fn::Split": [",", "subnet-00000000000000000"] },
+    });
+    const environment = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(environment).toMatchObject({
+      STATE_TABLE: { Ref: "StateTable" },
+      RESET_SECRET_PREFIX: "cupi-reset/resets/",
+      DELIVERY_SECRET_PREFIX: "cupi-reset/delivery/",
+      CUPI_MAX_IN_FLIGHT: "1",
+    });
+  });
+
+  it("keeps idempotency and ordering state in an on-demand table with TTL", () => {
+    expect(template.Resources.StateTable?.Properties).toMatchObject({
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+    });
+  });
+
+  it("alarms on DLQ depth and on the age of the oldest queued event", () => {
+    const alarms = Object.values(template.Resources)
+      .filter((resource) => resource.Type === "AWS::CloudWatch::Alarm")
+      .map((alarm) => alarm.Properties);
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          MetricName: "ApproximateNumberOfMessagesVisible",
+          Dimensions: [
+            { Name: "QueueName", Value: { "Fn::GetAtt": ["ResetDeadLetterQueue", "QueueName"] } },
+          ],
+          Threshold: 0,
+        }),
+        expect.objectContaining({
+          MetricName: "ApproximateAgeOfOldestMessage",
+          Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": ["ResetQueue", "QueueName"] } }],
+        }),
+      ]),
+    );
   });
 
   it("grants the function only the secrets, delivery prefix and DLQ it needs", () => {
@@ -142,7 +184,19 @@ describe("the packaged Lambda artifact", () => {
     expect(grants("secretsmanager:GetSecretValue")).toContain(
       "secret:cupi-reset/service-account-??????",
     );
-    expect(grants("secretsmanager:GetSecretValue")).not.toContain('secret:*"');
+    expect(JSON.parse(grants("secretsmanager:GetSecretValue"))).toEqual([
+      [
+        {
+          "Fn::Sub":
+            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:cupi-reset/service-account-??????",
+        },
+        {
+          "Fn::Sub":
+            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:cupi-reset/resets/*",
+        },
+      ],
+    ]);
+    expect(grants("dynamodb:UpdateItem")).toBe('[{"Fn::GetAtt":["StateTable","Arn"]}]');
     expect(grants("secretsmanager:PutSecretValue")).toContain("secret:cupi-reset/delivery/*");
     expect(grants("sqs:SendMessage")).toContain("ResetDeadLetterQueue");
     const actions = statements.flatMap((statement) => statement.Action);

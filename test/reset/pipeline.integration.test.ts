@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
@@ -540,5 +541,22 @@ describe("time and credentials", () => {
       Object.assign(process.env, saved);
       await rotated.close();
     }
+  });
+});
+
+describe("replayed messages", () => {
+  it("keep their replayCount when they are dead-lettered again", async () => {
+    const { MessageId } = await stack.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queues.queueUrl,
+        MessageBody: JSON.stringify(event({ user: { alias: "nobody" } })),
+        MessageAttributes: { replayCount: { DataType: "String", StringValue: "2" } },
+      }),
+    );
+    await drain(pipeline.poller, stack.sqs, stack.queues.queueUrl);
+    const letter = (await readDeadLetters(stack.sqs, stack.queues.dlqUrl)).find((candidate) =>
+      isDeadLetterOf(candidate, [MessageId ?? ""]),
+    );
+    expect(letter?.attributes).toMatchObject({ errorCode: "USER_NOT_FOUND", replayCount: "2" });
   });
 });
