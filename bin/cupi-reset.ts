@@ -65,13 +65,32 @@ function required(name: string, value: string | undefined): string {
   return value;
 }
 
+/**
+ * An SQS client for the queue named: the region comes from AWS_REGION, or else from the queue
+ * URL itself (sqs.<region>.amazonaws.com), so operators need not set it by hand.
+ */
+function sqsClientFor(queueUrl: string): SQSClient {
+  const region = /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(queueUrl)?.[1];
+  return new SQSClient(process.env.AWS_REGION || region === undefined ? {} : { region });
+}
+
+function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    console.error(`${flag} must be a positive whole number, not ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
 const [command, ...rest] = positionals;
 if (command === "send" && rest.length > 0) {
   const queueUrl = required(
     "--queue-url / QUEUE_URL",
     values["queue-url"] ?? process.env.QUEUE_URL,
   );
-  const sqs = new SQSClient({});
+  const sqs = sqsClientFor(queueUrl);
   for (const file of rest) {
     const messageId = await sendEvent(sqs, queueUrl, await readFile(file, "utf8"));
     console.log(`${file}: sent as ${messageId}`);
@@ -86,7 +105,11 @@ if (command === "send" && rest.length > 0) {
   process.exitCode = invalid > 0 ? 1 : 0;
 } else if (command === "dlq" && rest[0] === "list") {
   const dlqUrl = required("--dlq-url / DLQ_URL", values["dlq-url"] ?? process.env.DLQ_URL);
-  const entries = await listDeadLetters(new SQSClient({}), dlqUrl, Number(values.max ?? 1000));
+  const entries = await listDeadLetters(
+    sqsClientFor(dlqUrl),
+    dlqUrl,
+    positiveNumber("--max", values.max, 1000),
+  );
   if (entries.length === 0) console.log("the DLQ is empty");
   for (const [errorCode, group] of groupByErrorCode(entries)) {
     console.log(`\n${errorCode} (${group.length})`);
@@ -97,8 +120,8 @@ if (command === "send" && rest.length > 0) {
   }
 } else if (command === "dlq" && rest[0] === "replay") {
   const request = replayRequestFromFlags();
-  const sqs = new SQSClient({});
   const dlqUrl = required("--dlq-url / DLQ_URL", values["dlq-url"] ?? process.env.DLQ_URL);
+  const sqs = sqsClientFor(dlqUrl);
   const queueUrl = () =>
     required("--queue-url / QUEUE_URL", values["queue-url"] ?? process.env.QUEUE_URL);
   const dlqArn = async () => process.env.DLQ_ARN || (await queueArnOf(sqs, dlqUrl));
