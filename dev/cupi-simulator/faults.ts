@@ -16,7 +16,8 @@ export type Fault =
   | { kind: Exclude<FaultKind, DelayedFaultKind> }
   | { kind: DelayedFaultKind; delayMs: number };
 
-export type FaultSpec = FaultKind | { kind: DelayedFaultKind; delayMs: number };
+/** `"none"` lets one request through untouched, to aim a fault at a later request. */
+export type FaultSpec = FaultKind | "none" | { kind: DelayedFaultKind; delayMs: number };
 
 export const DEFAULT_SLOW_DELAY_MS = 30_000;
 
@@ -38,7 +39,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function toFault(spec: FaultSpec): Fault {
+function toFault(spec: Exclude<FaultSpec, "none">): Fault {
   if (typeof spec !== "string") return spec;
   return spec === "slow" || spec === "slow-after-apply"
     ? { kind: spec, delayMs: DEFAULT_SLOW_DELAY_MS }
@@ -47,7 +48,7 @@ function toFault(spec: FaultSpec): Fault {
 
 /** Decides the fault, if any, for each served request: injected faults first, then random ones. */
 export class FaultPlan {
-  readonly #injected: Fault[] = [];
+  readonly #injected: Array<Fault | undefined> = [];
   readonly #rate: number;
   readonly #kinds: readonly FaultKind[];
   readonly #random: () => number;
@@ -61,7 +62,7 @@ export class FaultPlan {
   }
 
   inject(specs: readonly FaultSpec[]): void {
-    this.#injected.push(...specs.map(toFault));
+    this.#injected.push(...specs.map((spec) => (spec === "none" ? undefined : toFault(spec))));
   }
 
   clearInjected(): void {
@@ -69,8 +70,7 @@ export class FaultPlan {
   }
 
   next(): Fault | undefined {
-    const injected = this.#injected.shift();
-    if (injected !== undefined) return injected;
+    if (this.#injected.length > 0) return this.#injected.shift();
     // Draw only when random faults are on, so a seed maps to one sequence of faulted requests.
     if (this.#rate === 0 || this.#random() >= this.#rate) return undefined;
     const kind = this.#kinds[Math.floor(this.#random() * this.#kinds.length)];

@@ -8,7 +8,7 @@ import {
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context } from "aws-lambda";
 import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
-import type { CupiClient } from "../cupi/client.ts";
+import type { CallOptions, CupiClient } from "../cupi/client.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
@@ -23,6 +23,7 @@ import {
   selectSecretValue,
 } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
+import { type AttemptLog, changedSince, isHistoryRejection } from "./attempts.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
 import type { OrderingGuard } from "./ordering.ts";
 import { type ErrorCode, PermanentFailure, TransientFailure } from "./outcome.ts";
@@ -34,6 +35,8 @@ export interface ResetDependencies {
   readonly connections: CupiConnections;
   /** Refuses events older than what was already applied; off without a state table. */
   readonly ordering?: OrderingGuard | undefined;
+  /** PUTs whose outcome was never learned; off without a state table. */
+  readonly attempts?: AttemptLog | undefined;
   /** Applies each eventId once; off without a state table. */
   readonly idempotency?: { readonly persistenceStore: BasePersistenceLayer } | undefined;
 }
@@ -194,9 +197,22 @@ async function applyEvent(
       }
     }
     for (const change of planChanges(event, user.ldapIntegrated, newValues)) {
-      await withFreshAccount((cupi) =>
-        cupi.updateCredential(user.objectId, change.kind, change.update, call),
-      );
+      const put = () =>
+        withFreshAccount((cupi) =>
+          cupi.updateCredential(user.objectId, change.kind, change.update, call),
+        );
+      const attempts = dependencies.attempts;
+      if (change.update.Credentials === undefined || attempts === undefined) await put();
+      else
+        await putRememberingUnknownOutcomes(
+          put,
+          attempts,
+          event,
+          user,
+          change.kind,
+          withFreshAccount,
+          call,
+        );
     }
   } catch (error) {
     if (delivered && deliverTo !== undefined) {
@@ -295,6 +311,51 @@ async function newValueFor(
         );
   const context = policyContextFor(user, rule, alternateExtensions);
   return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
+}
+
+/**
+ * A PUT of a new value that a lost answer may already have applied: on a later delivery CUC
+ * refuses the same value as "in history", which would dead-letter a reset that worked. The
+ * attempt log tells whether an earlier attempt's outcome is unknown, and CUC's TimeChanged whether
+ * the credential changed since; then the reset counts as applied.
+ */
+async function putRememberingUnknownOutcomes(
+  put: () => Promise<void>,
+  attempts: AttemptLog,
+  event: ResetEvent,
+  user: CupiUser,
+  kind: CredentialKind,
+  withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
+  call: CallOptions,
+): Promise<void> {
+  const startedAt = Date.now();
+  const firstAttemptAt = await attempts.begin(event.eventId, kind, startedAt);
+  const earlierAttemptUnknown = firstAttemptAt < startedAt;
+  try {
+    await put();
+  } catch (error) {
+    const uncertain = error instanceof CupiError && error.mayHaveTakenEffect;
+    if (
+      earlierAttemptUnknown &&
+      !uncertain &&
+      error instanceof CupiError &&
+      error.kind === "rejected" &&
+      isHistoryRejection(error.cupiMessage)
+    ) {
+      const credential = await withFreshAccount((cupi) =>
+        cupi.getCredential(user.objectId, kind, call),
+      );
+      if (changedSince(credential.timeChanged, firstAttemptAt)) {
+        await attempts.settle(event.eventId, kind);
+        return;
+      }
+    }
+    if (!uncertain && !(error instanceof CupiError && error.kind === "timeout")) {
+      await attempts.settle(event.eventId, kind);
+    }
+    throw error;
+  }
+  await attempts.settle(event.eventId, kind);
 }
 
 function deliveryTarget(event: ResetEvent): string | undefined {

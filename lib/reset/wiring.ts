@@ -6,6 +6,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
 import { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
+import { AttemptLog } from "./attempts.ts";
 import { createResetHandler } from "./batch-handler.ts";
 import { CupiConnections } from "./cupi-connections.ts";
 import { DEFAULT_WATERMARK_RETENTION_SECONDS, OrderingGuard } from "./ordering.ts";
@@ -54,6 +55,7 @@ export function createResetHandlerFromEnvironment(
               awsSdkV3Client: dynamodb,
             }),
           },
+          attempts: new AttemptLog(dynamodb, config.stateTable),
           ordering: new OrderingGuard({
             client: dynamodb,
             tableName: config.stateTable,

@@ -257,3 +257,49 @@ describe("FIFO deployment option", () => {
     expect(puts(ids.chen)).toBe(1);
   });
 });
+
+describe("a reset whose answer was lost", () => {
+  it("counts as applied when CUC refuses the value as repeated on the next delivery", async () => {
+    stack.secretsManager.putSecret(
+      "cupi-reset/resets/bruno-pin",
+      JSON.stringify({ pin: "518274" }),
+    );
+    const before = stack.simulator.credentialOf(ids.bruno, "pin").changes;
+    // The user lookup goes through; the PUT is applied, then its answer is lost.
+    stack.simulator.injectFaults("none", "drop-after-apply");
+    const letters = await deliver(
+      event({
+        eventId: "lost-answer-1",
+        user: { alias: "bruno" },
+        action: "reset-pin",
+        newCredential: { secretId: "cupi-reset/resets/bruno-pin", jsonKey: "pin" },
+        occurredAt: "2026-11-30T10:00:00Z",
+      }),
+    );
+    expect(letters).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.bruno, "pin")).toMatchObject({
+      value: "518274",
+      changes: before + 1,
+    });
+    expect(output.text()).toContain('"receiveCount":2');
+  });
+
+  it("still dead-letters a value that really is in the history", async () => {
+    stack.secretsManager.putSecret(
+      "cupi-reset/resets/chen-again",
+      JSON.stringify({ pin: "902713" }),
+    );
+    const reset = (eventId: string, occurredAt: string) =>
+      event({
+        eventId,
+        user: { alias: "chen" },
+        action: "reset-pin",
+        newCredential: { secretId: "cupi-reset/resets/chen-again", jsonKey: "pin" },
+        occurredAt,
+      });
+    expect(await deliver(reset("repeat-first-1", "2026-11-30T10:59:00Z"))).toEqual([]);
+    const letters = await deliver(reset("repeat-for-real-1", "2026-11-30T11:00:00Z"));
+    expect(letters.map((letter) => letter.attributes.errorCode)).toEqual(["CREDENTIAL_REJECTED"]);
+    expect(letters[0]?.attributes.errorMessage).toMatch(/Repeat credentials prohibited/);
+  });
+});
