@@ -294,13 +294,24 @@ export class CupiClient {
           ...(call?.signal === undefined ? {} : { signal: call.signal }),
         },
         ({ attempt, signal }) =>
-          this.#limiter.run(() => {
-            // A refused account sends nothing, so it says nothing about CUC: checked first.
-            this.#refuseRejectedAccount(exchange.operation);
-            const permit = this.#admit(exchange.operation);
-            attempts = attempt;
-            return this.#attempt(exchange, signal, permit);
-          }, signal),
+          this.#limiter
+            .run(() => {
+              // A refused account sends nothing, so it says nothing about CUC: checked first.
+              this.#refuseRejectedAccount(exchange.operation);
+              const permit = this.#admit(exchange.operation);
+              attempts = attempt;
+              return this.#attempt(exchange, signal, permit);
+            }, signal)
+            .catch((error: unknown) => {
+              if (!signal.aborted || error !== signal.reason) throw error;
+              // The deadline struck while waiting for a free slot: nothing was sent.
+              throw new CupiError("abandoned while waiting for a free request slot", {
+                kind: "timeout",
+                operation: exchange.operation,
+                attempts: Math.max(0, attempt - 1),
+                cause: error,
+              });
+            }),
       );
     } catch (error) {
       throw error instanceof CupiError

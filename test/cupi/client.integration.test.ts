@@ -365,6 +365,38 @@ describe("CupiClient against the simulator over HTTPS", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  it("reports a call that never got a free slot before its deadline as a CupiError", async () => {
+    const slow = await createCupiSimulator({
+      users,
+      rules,
+      tls: certificates.server,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    });
+    try {
+      // "localhost": its own per-host limiter, so the limit of 1 binds only this test.
+      const cupi = new CupiClient({
+        baseUrl: slow.url.replace("127.0.0.1", "localhost"),
+        caCertificate: certificates.ca.cert,
+        account: ACCOUNT,
+        maxInFlight: 1,
+      });
+      clients.push(cupi);
+      slow.injectFaults({ kind: "slow", delayMs: 1_000 });
+      const holder = cupi.getUser(JSMITH);
+      const waiting = await failure(cupi.getUser(JSMITH, { deadline: Date.now() + 200 }));
+      expect(waiting).toMatchObject({
+        kind: "timeout",
+        retryable: true,
+        mayHaveTakenEffect: false,
+      });
+      expect(waiting.message).toMatch(/waiting for a free request slot/);
+      await holder;
+      expect(slow.stats.requests).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("abandons a slow call at the deadline as a retryable timeout", async () => {
     simulator.injectFaults({ kind: "slow", delayMs: 5_000 });
     const error = await failure(client().getUser(JSMITH, { deadline: Date.now() + 300 }));
