@@ -10,8 +10,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Logger } from "@aws-lambda-powertools/logger";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { createLogger } from "../lib/logging/logger.ts";
 import { listDeadLetters, REDRIVEN } from "../lib/operations/queue-tools.ts";
 import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
 import type { SimulatedUser } from "./cupi-simulator/index.ts";
@@ -57,7 +57,7 @@ const stack = await startLocalStack({
 Object.assign(process.env, stack.environment);
 const handler = createResetHandlerFromEnvironment(
   process.env,
-  new Logger({ serviceName: "cupi-reset", logLevel: values.logs ? "INFO" : "SILENT" }),
+  createLogger({ logLevel: values.logs ? "INFO" : "SILENT" }),
 );
 
 const retries = new Map<string, number>();

@@ -17,6 +17,11 @@ export interface ServiceConfig {
   readonly dlqUrl: string;
   /** ALLOWED_ACTIONS (comma-separated); default: every action. */
   readonly allowedActions: ReadonlySet<Action>;
+  /**
+   * AUTHORIZATION_POLICY_PATH: the authorization policy file (which source may request which
+   * action, protected accounts); unset: config/authorization-policy.json, built into the bundle.
+   */
+  readonly authorizationPolicyPath: string | undefined;
   /** RESET_SECRET_PREFIX: `newCredential.secretId` must start with it; unset: any name. */
   readonly resetSecretPrefix: string | undefined;
   /** The service-account secrets' names (default and clusters): never a source of new values. */
@@ -80,6 +85,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     clusters,
     dlqUrl,
     allowedActions: parseActions(env.ALLOWED_ACTIONS),
+    authorizationPolicyPath: nonEmpty(env.AUTHORIZATION_POLICY_PATH),
     resetSecretPrefix: nonEmpty(env.RESET_SECRET_PREFIX),
     serviceAccountSecretNames: new Set(
       [secretId, ...[...clusters.values()].map((cluster) => cluster.secretId)]

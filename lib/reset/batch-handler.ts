@@ -188,4 +188,42 @@ function logRecord(
     );
   } else if (outcome.status === "dead-lettered") logger.warn("record dead-lettered", fields);
   else logger.warn("record will be retried", fields);
+  const audit = auditRecord(record, outcome);
+  if (audit !== undefined) logger.info("audit", audit);
+}
+
+/**
+ * The audit record of an applied or refused action, marked `"audit": true` for a CloudWatch Logs
+ * subscription filter (`{ $.audit IS TRUE }`). It names who asked, the target and the CUPI fields
+ * changed, never a value. A duplicate delivery changes nothing and was audited when applied; a
+ * retried record is audited only when it changed something before failing, so no change to CUC
+ * goes unrecorded.
+ */
+function auditRecord(
+  record: SQSRecord,
+  outcome: RecordOutcome,
+): Record<string, unknown> | undefined {
+  const changed = outcome.effects?.changed ?? [];
+  if (outcome.status === "applied" && outcome.applied.duplicate) return undefined;
+  if (outcome.status === "retry" && changed.length === 0) return undefined;
+  const event = outcome.event;
+  const resolved = outcome.effects?.user;
+  return {
+    audit: true,
+    eventId: event?.eventId ?? (outcome.status === "dead-lettered" ? outcome.eventId : undefined),
+    sourceMessageId: record.messageId,
+    source: event?.source,
+    requestedBy: event?.requestedBy,
+    ticketId: event?.ticketId,
+    cluster: event?.cluster,
+    action: event?.action,
+    targetUser: resolved ?? event?.user,
+    fieldsChanged: changed,
+    outcome:
+      outcome.status === "dead-lettered" && outcome.code === "ACTION_NOT_ALLOWED"
+        ? "refused"
+        : outcome.status,
+    ...(outcome.status === "applied" ? {} : { reason: outcome.reason }),
+    ...(outcome.status === "dead-lettered" ? { errorCode: outcome.code } : {}),
+  };
 }

@@ -7,6 +7,7 @@ import {
 } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context } from "aws-lambda";
+import type { AccountRef, AuthorizationPolicy } from "../authorization/policy.ts";
 import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
 import type { CallOptions, CupiClient } from "../cupi/client.ts";
 import { CupiError } from "../cupi/errors.ts";
@@ -31,6 +32,8 @@ import { credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 
 export interface ResetDependencies {
   readonly config: ServiceConfig;
+  /** Which source may request which action, and the accounts never changed. */
+  readonly authorization: AuthorizationPolicy;
   readonly secrets: SecretStore;
   readonly connections: CupiConnections;
   /** Refuses events older than what was already applied; off without a state table. */
@@ -50,31 +53,66 @@ export interface AppliedReset {
   readonly duplicate: boolean;
 }
 
+/** The CUPI field names one PUT changed on one credential; never their values. */
+export interface FieldsChanged {
+  readonly credential: CredentialKind;
+  readonly fields: readonly string[];
+}
+
+/**
+ * What an attempt learnt and did, for the audit record: filled in as it goes, so that a failure
+ * after a first PUT (an offboard whose password is refused) still says what was changed.
+ */
+export interface AttemptEffects {
+  user: { readonly alias: string; readonly objectId: string } | undefined;
+  readonly changed: FieldsChanged[];
+}
+
 /** What became of a record; every record ends in exactly one of these. */
 export type RecordOutcome =
-  | { readonly status: "applied"; readonly event: ResetEvent; readonly applied: AppliedReset }
+  | {
+      readonly status: "applied";
+      readonly event: ResetEvent;
+      readonly applied: AppliedReset;
+      readonly effects?: AttemptEffects;
+    }
   | {
       readonly status: "dead-lettered";
       readonly code: ErrorCode;
       readonly reason: string;
       readonly event: ResetEvent | undefined;
       readonly eventId: string | undefined;
+      readonly effects?: AttemptEffects;
     }
-  | { readonly status: "retry"; readonly reason: string; readonly event: ResetEvent | undefined };
+  | {
+      readonly status: "retry";
+      readonly reason: string;
+      readonly event: ResetEvent | undefined;
+      readonly effects?: AttemptEffects;
+    };
 
 /**
- * Applies SQS message bodies: validate, authorize against configuration, resolve the user, check
+ * Applies SQS message bodies: validate, authorize against configuration and the authorization
+ * policy (protected accounts before and right after the user lookup), resolve the user, check
  * ordering, fetch or generate the new values, and PUT them to CUPI — once per eventId. Permanent
  * failures come back as `dead-lettered` (and are not remembered, so a replay after a fix runs
  * again), transient ones as `retry`; it only throws on a bug.
  */
 export class ResetProcessor {
-  readonly #apply: (event: ResetEvent, deadline: number) => Promise<AppliedReset>;
+  readonly #apply: (
+    event: ResetEvent,
+    deadline: number,
+    effects: AttemptEffects,
+  ) => Promise<AppliedReset>;
   readonly #idempotencyConfig: IdempotencyConfig | undefined;
 
   constructor(dependencies: ResetDependencies) {
-    const apply = async (event: ResetEvent, deadline: number): Promise<AppliedReset> => {
-      const user = await applyEvent(event, deadline, dependencies);
+    const apply = async (
+      event: ResetEvent,
+      deadline: number,
+      effects: AttemptEffects,
+    ): Promise<AppliedReset> => {
+      const user = await applyEvent(event, deadline, dependencies, effects);
       return {
         objectId: user.objectId,
         alias: user.alias,
@@ -126,8 +164,10 @@ export class ResetProcessor {
       };
     }
     const { event } = parsed;
+    const effects: AttemptEffects = { user: undefined, changed: [] };
     try {
-      return { status: "applied", event, applied: await this.#apply(event, deadline) };
+      const applied = await this.#apply(event, deadline, effects);
+      return { status: "applied", event, applied, effects };
     } catch (error) {
       const failure = classify(error, event);
       return failure instanceof PermanentFailure
@@ -137,8 +177,9 @@ export class ResetProcessor {
             reason: failure.message,
             event,
             eventId: event.eventId,
+            effects,
           }
-        : { status: "retry", reason: failure.message, event };
+        : { status: "retry", reason: failure.message, event, effects };
     }
   }
 }
@@ -147,11 +188,15 @@ async function applyEvent(
   event: ResetEvent,
   deadline: number,
   dependencies: ResetDependencies,
+  effects: AttemptEffects,
 ): Promise<CupiUser> {
-  const { config, secrets, connections } = dependencies;
-  const cluster = authorize(event, config);
+  const { config, secrets, connections, authorization } = dependencies;
+  const cluster = authorize(event, config, authorization);
   const call = { deadline };
   let client = await connections.client(cluster);
+  const serviceAccount = await serviceAccountAlias(secrets, cluster);
+  // Before the lookup: a protected alias or objectId in the event costs no CUPI call at all.
+  refuseProtectedAccount(authorization, event.user, serviceAccount);
   // A 401 may mean the service password was rotated: re-read the secret once and try again.
   const withFreshAccount = async <T>(operation: (cupi: CupiClient) => Promise<T>): Promise<T> => {
     try {
@@ -168,6 +213,9 @@ async function applyEvent(
       ? cupi.getUser(event.user.objectId, call)
       : cupi.findUserByAlias(event.user.alias, call),
   );
+  effects.user = { alias: found.alias, objectId: found.objectId };
+  // The event may name a protected user by another identifier (an objectId, another case).
+  refuseProtectedAccount(authorization, found, serviceAccount);
   // A user list may not say whether the user is LDAP-integrated; offboarding must know.
   const user =
     event.action === "offboard" && "alias" in event.user
@@ -213,6 +261,7 @@ async function applyEvent(
           withFreshAccount,
           call,
         );
+      effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
   } catch (error) {
     if (delivered && deliverTo !== undefined) {
@@ -228,14 +277,23 @@ async function applyEvent(
   return user;
 }
 
-/** This service's own configuration: allowed actions, known clusters, delivery secrets. */
-function authorize(event: ResetEvent, config: ServiceConfig): ClusterConfig {
+/**
+ * This service's own configuration and authorization policy: allowed actions (both must allow),
+ * known clusters, delivery secrets.
+ */
+function authorize(
+  event: ResetEvent,
+  config: ServiceConfig,
+  authorization: AuthorizationPolicy,
+): ClusterConfig {
   if (!config.allowedActions.has(event.action)) {
     throw new PermanentFailure(
       "ACTION_NOT_ALLOWED",
       `action ${event.action} is not in this deployment's ALLOWED_ACTIONS`,
     );
   }
+  const sourceRefusal = authorization.refusalForSource(event.source, event.action);
+  if (sourceRefusal !== undefined) throw new PermanentFailure("ACTION_NOT_ALLOWED", sourceRefusal);
   const source = event.newCredential;
   if (source !== undefined && "secretId" in source) {
     // The function can read the service account's secret: an event must never point at it.
@@ -276,6 +334,35 @@ function authorize(event: ResetEvent, config: ServiceConfig): ClusterConfig {
     );
   }
   return cluster;
+}
+
+function refuseProtectedAccount(
+  authorization: AuthorizationPolicy,
+  account: AccountRef,
+  serviceAccount: string,
+): void {
+  const refusal = authorization.refusalForAccount(account, serviceAccount);
+  if (refusal !== undefined) throw new PermanentFailure("ACTION_NOT_ALLOWED", refusal);
+}
+
+/**
+ * The alias the function signs in to CUPI with (the service-account secret's username), read from
+ * the cached secret the client was just built from: it follows a rotation to another account.
+ */
+async function serviceAccountAlias(secrets: SecretStore, cluster: ClusterConfig): Promise<string> {
+  const secret = await secrets.cached(cluster.secretId);
+  let username: unknown;
+  try {
+    ({ username } = JSON.parse(secret.reveal()) as { username?: unknown });
+  } catch {
+    throw new ServiceAccountError(`service-account secret ${cluster.secretId} is not JSON`);
+  }
+  if (typeof username !== "string" || username === "") {
+    throw new ServiceAccountError(
+      `service-account secret ${cluster.secretId} needs a string "username"`,
+    );
+  }
+  return username;
 }
 
 async function newValueFor(

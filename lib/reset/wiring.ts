@@ -1,10 +1,11 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { loadAuthorizationPolicy } from "../authorization/policy.ts";
 import { loadConfig } from "../config/config.ts";
 import { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import { createLogger } from "../logging/logger.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { AttemptLog } from "./attempts.ts";
 import { createResetHandler } from "./batch-handler.ts";
@@ -19,9 +20,10 @@ import { ResetProcessor } from "./process-record.ts";
  */
 export function createResetHandlerFromEnvironment(
   env: Readonly<Record<string, string | undefined>> = process.env,
-  logger = new Logger({ serviceName: "cupi-reset" }),
+  logger = createLogger(),
 ) {
   const config = loadConfig(env);
+  const authorization = loadAuthorizationPolicy(config.authorizationPolicyPath);
   // Short SDK timeouts: a stuck AWS call must not eat the invocation; SQS redelivers instead.
   const awsClientOptions = {
     maxAttempts: 3,
@@ -44,6 +46,7 @@ export function createResetHandlerFromEnvironment(
   }
   const processor = new ResetProcessor({
     config,
+    authorization,
     secrets,
     connections,
     ...(dynamodb === undefined || config.stateTable === undefined

@@ -42,6 +42,7 @@ describe("defaults", () => {
       clusters: new Map(),
       dlqUrl: DLQ_URL,
       allowedActions: new Set(ACTIONS),
+      authorizationPolicyPath: undefined,
       resetSecretPrefix: undefined,
       serviceAccountSecretNames: new Set(["cupi-reset/service-account"]),
       deliverySecretPrefix: undefined,
@@ -75,6 +76,7 @@ describe("defaults", () => {
       DLQ_URL: ` ${DLQ_URL} `,
       CUPI_CLUSTERS: "   ",
       ALLOWED_ACTIONS: " ",
+      AUTHORIZATION_POLICY_PATH: " ",
       DELIVERY_SECRET_PREFIX: "  ",
       CUPI_MAX_IN_FLIGHT: "",
       SERVICE_SECRET_CACHE_SECONDS: " ",
@@ -252,6 +254,16 @@ describe("ALLOWED_ACTIONS", () => {
     expect(loadConfig({ ...MINIMAL, ALLOWED_ACTIONS: "offboard,offboard" }).allowedActions).toEqual(
       new Set(["offboard"]),
     );
+  });
+});
+
+describe("AUTHORIZATION_POLICY_PATH", () => {
+  it("is where the authorization policy file is read from, trimmed; unset means the built-in one", () => {
+    expect(
+      loadConfig({ ...MINIMAL, AUTHORIZATION_POLICY_PATH: " /opt/cupi-reset/policy.json " })
+        .authorizationPolicyPath,
+    ).toBe("/opt/cupi-reset/policy.json");
+    expect(loadConfig(MINIMAL).authorizationPolicyPath).toBeUndefined();
   });
 });
 

@@ -1,4 +1,3 @@
-import { Logger } from "@aws-lambda-powertools/logger";
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -12,6 +11,7 @@ import {
   createEventSourcePoller,
   type EventSourcePoller,
 } from "../../dev/sqs/event-source-poller.ts";
+import { createLogger } from "../../lib/logging/logger.ts";
 import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 
 export interface DeadLetterMessage {
@@ -52,7 +52,8 @@ export function startPipeline(stack: LocalStack, environment: Record<string, str
   Object.assign(process.env, stack.environment, environment);
   const handler = createResetHandlerFromEnvironment(
     process.env,
-    new Logger({ serviceName: "cupi-reset", logLevel: "DEBUG" }),
+    // DEBUG, unless the test chose a level with POWERTOOLS_LOG_LEVEL in `environment`.
+    createLogger(environment.POWERTOOLS_LOG_LEVEL === undefined ? { logLevel: "DEBUG" } : {}),
   );
   const poller: EventSourcePoller = createEventSourcePoller({
     sqs: stack.sqs,
