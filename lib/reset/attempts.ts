@@ -5,14 +5,21 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { CredentialKind } from "../cupi/types.ts";
 
-/** Unknown outcomes older than this are not trusted to explain a history rejection. */
-const MAX_AGE_MS = 24 * 3600 * 1000;
+/** Unknown outcomes are kept a day: longer than any retry or replay that could explain them. */
+const RETENTION_SECONDS = 24 * 3600;
+
+/** What is known before the first attempt at a PUT of a new value. */
+export interface AttemptStart {
+  /** CUPI's `TimeChanged` of the credential before the first attempt ("" when never set). */
+  readonly timeChangedBefore: string;
+  /** Whether an earlier attempt (an earlier delivery) left its outcome unknown. */
+  readonly earlierAttemptUnknown: boolean;
+}
 
 /**
  * Remembers credential PUTs whose outcome was never learned (a timeout or a lost connection after
- * sending). When such an event comes back and CUC refuses the same value as "in history", the
- * earlier attempt most likely applied it; `changedSince` lets the caller check that CUC's
- * `TimeChanged` agrees before calling the reset applied.
+ * sending), with the credential's `TimeChanged` from before the first of them. A later check that
+ * finds `TimeChanged` moved tells that the value landed — no clock needs to agree with CUC's.
  */
 export class AttemptLog {
   readonly #client: DynamoDBClient;
@@ -23,25 +30,27 @@ export class AttemptLog {
     this.#tableName = tableName;
   }
 
-  /**
-   * Records that a PUT is about to be sent, and returns when the first attempt whose outcome is
-   * still unknown was sent (this one, when there is none).
-   */
-  async begin(eventId: string, kind: CredentialKind, now = Date.now()): Promise<number> {
+  /** Records an attempt about to be sent; keeps the first attempt's snapshot if there is one. */
+  async begin(eventId: string, kind: CredentialKind, timeChanged: string): Promise<AttemptStart> {
     const { Attributes: attributes } = await this.#client.send(
       new UpdateItemCommand({
         TableName: this.#tableName,
         Key: { id: { S: key(eventId, kind) } },
         UpdateExpression:
-          "SET startedAt = if_not_exists(startedAt, :now), expiration = :expiration",
+          "SET timeChangedBefore = if_not_exists(timeChangedBefore, :timeChanged), attemptCount = if_not_exists(attemptCount, :zero) + :one, expiration = :expiration",
         ExpressionAttributeValues: {
-          ":now": { N: String(now) },
-          ":expiration": { N: String(Math.floor((now + MAX_AGE_MS) / 1000)) },
+          ":timeChanged": { S: timeChanged },
+          ":zero": { N: "0" },
+          ":one": { N: "1" },
+          ":expiration": { N: String(Math.floor(Date.now() / 1000) + RETENTION_SECONDS) },
         },
         ReturnValues: "ALL_NEW",
       }),
     );
-    return Number(attributes?.startedAt?.N ?? now);
+    return {
+      timeChangedBefore: attributes?.timeChangedBefore?.S ?? timeChanged,
+      earlierAttemptUnknown: Number(attributes?.attemptCount?.N ?? 1) > 1,
+    };
   }
 
   /** The PUT's outcome is known (applied or refused): nothing to explain later. */
@@ -54,16 +63,6 @@ export class AttemptLog {
 
 function key(eventId: string, kind: CredentialKind): string {
   return `attempt#${eventId}#${kind}`;
-}
-
-/**
- * Whether CUPI's `TimeChanged` ("YYYY-MM-DD HH:MM:SS.fff", read as UTC — unconfirmed on a real
- * CUC) is at or after `since`, within a minute's clock skew, and not older than a day.
- */
-export function changedSince(timeChanged: string | undefined, since: number): boolean {
-  if (timeChanged === undefined || Date.now() - since > MAX_AGE_MS) return false;
-  const changedAt = Date.parse(`${timeChanged.replace(" ", "T")}Z`);
-  return Number.isFinite(changedAt) && changedAt >= since - 60_000;
 }
 
 /** CUC's answer to a value it has seen in the credential's history. */

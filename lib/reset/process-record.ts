@@ -24,7 +24,7 @@ import {
   selectSecretValue,
 } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
-import { type AttemptLog, changedSince, isHistoryRejection } from "./attempts.ts";
+import { type AttemptLog, isHistoryRejection } from "./attempts.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
 import type { OrderingGuard } from "./ordering.ts";
 import { type ErrorCode, PermanentFailure, TransientFailure } from "./outcome.ts";
@@ -400,11 +400,16 @@ async function newValueFor(
   return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
 }
 
+/** Resends within one delivery after answers that were lost, once CUC shows the value did not land. */
+const MAX_UNCERTAIN_RESENDS = 2;
+
 /**
- * A PUT of a new value that a lost answer may already have applied: on a later delivery CUC
- * refuses the same value as "in history", which would dead-letter a reset that worked. The
- * attempt log tells whether an earlier attempt's outcome is unknown, and CUC's TimeChanged whether
- * the credential changed since; then the reset counts as applied.
+ * A PUT of a new value whose answer may be lost after CUC applied it. Resending blindly would
+ * bounce off the credential history ("Repeat credentials prohibited") and dead-letter a reset
+ * that worked. So the credential's TimeChanged is read before the first attempt (and kept in the
+ * attempt log across deliveries); after an uncertain failure, or a history rejection following an
+ * earlier uncertain delivery, a moved TimeChanged means the value landed, an unmoved one that a
+ * resend is safe.
  */
 async function putRememberingUnknownOutcomes(
   put: () => Promise<void>,
@@ -415,32 +420,30 @@ async function putRememberingUnknownOutcomes(
   withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
   call: CallOptions,
 ): Promise<void> {
-  const startedAt = Date.now();
-  const firstAttemptAt = await attempts.begin(event.eventId, kind, startedAt);
-  const earlierAttemptUnknown = firstAttemptAt < startedAt;
-  try {
-    await put();
-  } catch (error) {
-    const uncertain = error instanceof CupiError && error.mayHaveTakenEffect;
-    if (
-      earlierAttemptUnknown &&
-      !uncertain &&
-      error instanceof CupiError &&
-      error.kind === "rejected" &&
-      isHistoryRejection(error.cupiMessage)
-    ) {
-      const credential = await withFreshAccount((cupi) =>
-        cupi.getCredential(user.objectId, kind, call),
-      );
-      if (changedSince(credential.timeChanged, firstAttemptAt)) {
-        await attempts.settle(event.eventId, kind);
-        return;
+  const timeChanged = async (): Promise<string> =>
+    (await withFreshAccount((cupi) => cupi.getCredential(user.objectId, kind, call))).timeChanged ??
+    "";
+  const start = await attempts.begin(event.eventId, kind, await timeChanged());
+  for (let resends = 0; ; resends++) {
+    try {
+      await put();
+      break;
+    } catch (error) {
+      if (!(error instanceof CupiError)) throw error;
+      const uncertain = error.mayHaveTakenEffect;
+      const historyAfterUnknown =
+        start.earlierAttemptUnknown &&
+        error.kind === "rejected" &&
+        isHistoryRejection(error.cupiMessage);
+      if (uncertain || historyAfterUnknown) {
+        const landed = (await timeChanged()) !== start.timeChangedBefore;
+        if (landed) break;
+        if (uncertain && resends < MAX_UNCERTAIN_RESENDS) continue;
       }
+      // An uncertain outcome stays in the log for the next delivery to resolve.
+      if (!uncertain) await attempts.settle(event.eventId, kind);
+      throw error;
     }
-    if (!uncertain && !(error instanceof CupiError && error.kind === "timeout")) {
-      await attempts.settle(event.eventId, kind);
-    }
-    throw error;
   }
   await attempts.settle(event.eventId, kind);
 }

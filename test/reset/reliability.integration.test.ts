@@ -259,26 +259,57 @@ describe("FIFO deployment option", () => {
 });
 
 describe("a reset whose answer was lost", () => {
-  it("counts as applied when CUC refuses the value as repeated on the next delivery", async () => {
-    stack.secretsManager.putSecret(
-      "cupi-reset/resets/bruno-pin",
-      JSON.stringify({ pin: "518274" }),
-    );
+  function resetBruno(eventId: string, pin: string, occurredAt: string) {
+    stack.secretsManager.putSecret(`cupi-reset/resets/${eventId}`, JSON.stringify({ pin }));
+    return event({
+      eventId,
+      user: { alias: "bruno" },
+      action: "reset-pin",
+      newCredential: { secretId: `cupi-reset/resets/${eventId}`, jsonKey: "pin" },
+      occurredAt,
+    });
+  }
+
+  it("counts a PUT as applied within the delivery when TimeChanged moved", async () => {
     const before = stack.simulator.credentialOf(ids.bruno, "pin").changes;
-    // The user lookup goes through; the PUT is applied, then its answer is lost.
-    stack.simulator.injectFaults("none", "drop-after-apply");
-    const letters = await deliver(
-      event({
-        eventId: "lost-answer-1",
-        user: { alias: "bruno" },
-        action: "reset-pin",
-        newCredential: { secretId: "cupi-reset/resets/bruno-pin", jsonKey: "pin" },
-        occurredAt: "2026-11-30T10:00:00Z",
-      }),
-    );
-    expect(letters).toEqual([]);
+    // Lookup and TimeChanged snapshot go through; the PUT is applied, then its answer is lost.
+    stack.simulator.injectFaults("none", "none", "drop-after-apply");
+    expect(await deliver(resetBruno("lost-1", "518274", "2026-11-30T10:00:00Z"))).toEqual([]);
     expect(stack.simulator.credentialOf(ids.bruno, "pin")).toMatchObject({
       value: "518274",
+      changes: before + 1,
+    });
+    expect(output.text()).not.toContain('"outcome":"retry"');
+  });
+
+  it("resends within the delivery when TimeChanged shows the value did not land", async () => {
+    const before = stack.simulator.credentialOf(ids.bruno, "pin").changes;
+    // The PUT's connection drops before CUC serves it.
+    stack.simulator.injectFaults("none", "none", "drop");
+    expect(await deliver(resetBruno("dropped-1", "640372", "2026-11-30T10:01:00Z"))).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.bruno, "pin")).toMatchObject({
+      value: "640372",
+      changes: before + 1,
+    });
+  });
+
+  it("resolves an outcome left unknown by one delivery on the next one", async () => {
+    const before = stack.simulator.credentialOf(ids.bruno, "pin").changes;
+    // The PUT lands but its answer is lost, and the check after it fails too: retried via SQS;
+    // the next delivery's PUT is refused as a repeat, and the moved TimeChanged explains it.
+    // (The check is a GET, retried in the call: all four of its attempts must fail.)
+    stack.simulator.injectFaults(
+      "none",
+      "none",
+      "drop-after-apply",
+      "drop",
+      "drop",
+      "drop",
+      "drop",
+    );
+    expect(await deliver(resetBruno("lost-2", "827150", "2026-11-30T10:02:00Z"))).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.bruno, "pin")).toMatchObject({
+      value: "827150",
       changes: before + 1,
     });
     expect(output.text()).toContain('"receiveCount":2');
