@@ -69,7 +69,8 @@ function fieldText(field: string, value: unknown): string {
     return String(value);
   }
   if (typeof value === "string") {
-    if (NOT_XML_CHARACTER.test(value) || /[<>&]/.test(value)) {
+    // Line ends, too: XML parsers normalise them, so CUC would read another value.
+    if (NOT_XML_CHARACTER.test(value) || /[<>&\r\n\t]/.test(value)) {
       throw new CredentialXmlError(`${field} has characters that do not belong in it`);
     }
     return value;

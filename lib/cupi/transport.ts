@@ -247,6 +247,12 @@ function tlsSummary(code: string): string {
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
     return `the CUC certificate does not name this host (${code}); use the host name it was issued for`;
   }
+  if (code === "CERT_HAS_EXPIRED") {
+    return `the CUC certificate has expired (${code}); renew it on CUC, or check this host's clock`;
+  }
+  if (code === "CERT_NOT_YET_VALID") {
+    return `the CUC certificate is not yet valid (${code}); check the clocks of CUC and this host`;
+  }
   if (code.startsWith("ERR_SSL") || code === "EPROTO") {
     return `the TLS handshake failed (${code}); is the base URL's port an HTTPS port?`;
   }

@@ -1,6 +1,6 @@
 import { isEventId, type ResetEvent, validateResetEvent } from "./contract.ts";
 import { type Envelope, unwrapEnvelope } from "./envelope.ts";
-import { inspectBody, MAX_NESTING } from "./plaintext.ts";
+import { hasDuplicateKeys, inspectBody, MAX_NESTING } from "./plaintext.ts";
 
 export type ParsedRecord =
   | { ok: true; event: ResetEvent; envelope: Envelope }
@@ -25,9 +25,16 @@ export function parseRecordBody(body: string): ParsedRecord {
   const unwrapped = unwrapEnvelope(json);
   if (!unwrapped.ok) return { ok: false, reason: unwrapped.reason, eventId: undefined };
   const eventId = wellFormedEventId(unwrapped.payload);
-  const { credentialFields: carried, tooDeep } = inspectBody(json);
+  const { credentialFields: carried, tooDeep, duplicateKeys } = inspectBody(json);
   if (tooDeep) {
     return { ok: false, reason: `body nests deeper than ${MAX_NESTING} levels`, eventId };
+  }
+  if (duplicateKeys || hasDuplicateKeys(body)) {
+    return {
+      ok: false,
+      reason: "body repeats a key within one object; a repeated key could hide a value",
+      eventId,
+    };
   }
   if (carried.length > 0) {
     return {

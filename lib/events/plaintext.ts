@@ -1,8 +1,8 @@
 /**
  * Credential values never travel in messages: they live in Secrets Manager. A message holding a
  * field with one of these names (any letter case, at any depth, also inside JSON held in a string
- * such as an SNS `Message`) is refused, and the value is removed from every copy that leaves the
- * function.
+ * such as an SNS `Message` or attribute, or in text that only looks like JSON) is refused, and the
+ * value is removed from every copy that leaves the function.
  */
 const CREDENTIAL_FIELD_NAMES: ReadonlySet<string> = new Set([
   "value",
@@ -22,20 +22,26 @@ export const REMOVED = "[removed]";
 /** Deeper bodies are refused: no event needs them, and walking them could exhaust the stack. */
 export const MAX_NESTING = 32;
 
+/** SNS message attributes are `{ Type, Value }`: these two keys are the envelope's, not data. */
+const SNS_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set(["Type", "Value"]);
+
 export function isCredentialField(name: string): boolean {
   return CREDENTIAL_FIELD_NAMES.has(name.toLowerCase());
 }
 
 export interface BodyInspection {
-  /** Dot paths of credential-named fields; `(text)` marks one found in unparseable JSON text. */
+  /** Dot paths of credential-named fields; `(text)` marks one found in text, not in parsed JSON. */
   readonly credentialFields: string[];
   readonly tooDeep: boolean;
+  /** A repeated key: JSON.parse keeps the last, and an earlier one could hide a value. */
+  readonly duplicateKeys: boolean;
 }
 
-/** Looks for credential-named fields, and for nesting beyond MAX_NESTING. */
+/** Looks for credential-named fields, nesting beyond MAX_NESTING, and repeated keys. */
 export function inspectBody(value: unknown): BodyInspection {
   const found: string[] = [];
   let tooDeep = false;
+  let duplicateKeys = false;
   const walk = (node: unknown, path: string, depth: number): void => {
     if (depth > MAX_NESTING) {
       tooDeep = true;
@@ -43,8 +49,10 @@ export function inspectBody(value: unknown): BodyInspection {
     }
     if (typeof node === "string") {
       const nested = embeddedJson(node);
-      if (nested.kind === "json") walk(nested.value, path, depth + 1);
-      else if (nested.kind === "broken" && scrubText(node) !== node) found.push(`${path}(text)`);
+      if (nested.kind === "json") {
+        duplicateKeys ||= hasDuplicateKeys(node);
+        walk(nested.value, path, depth + 1);
+      } else if (scrubText(node) !== node) found.push(`${path}(text)`);
       return;
     }
     if (typeof node !== "object" || node === null) return;
@@ -53,15 +61,22 @@ export function inspectBody(value: unknown): BodyInspection {
       const childPath = Array.isArray(node) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
       if (isCredentialField(key)) found.push(childPath);
       else if (child === snsAttributes && isObject(child)) {
-        // SNS writes attributes as { name: { Type, Value } }: only the names can be credentials.
-        for (const name of Object.keys(child)) {
-          if (isCredentialField(name)) found.push(`${childPath}.${name}`);
+        for (const [name, attribute] of Object.entries(child)) {
+          const attributePath = `${childPath}.${name}`;
+          if (isCredentialField(name)) found.push(attributePath);
+          else if (isObject(attribute)) {
+            for (const [part, content] of Object.entries(attribute)) {
+              const partPath = `${attributePath}.${part}`;
+              if (!SNS_ATTRIBUTE_KEYS.has(part) && isCredentialField(part)) found.push(partPath);
+              else walk(content, partPath, depth + 3);
+            }
+          } else walk(attribute, attributePath, depth + 2);
         }
       } else walk(child, childPath, depth + 1);
     }
   };
   walk(value, "", 0);
-  return { credentialFields: found, tooDeep };
+  return { credentialFields: found, tooDeep, duplicateKeys };
 }
 
 export function findCredentialFields(value: unknown): string[] {
@@ -75,7 +90,7 @@ export function withoutCredentialValues(value: unknown, depth = 0): unknown {
     const nested = embeddedJson(value);
     if (nested.kind === "json")
       return JSON.stringify(withoutCredentialValues(nested.value, depth + 1));
-    return nested.kind === "broken" ? scrubText(value) : value;
+    return scrubText(value);
   }
   if (Array.isArray(value)) return value.map((item) => withoutCredentialValues(item, depth + 1));
   if (!isObject(value)) return value;
@@ -89,9 +104,18 @@ export function withoutCredentialValues(value: unknown, depth = 0): unknown {
           Object.fromEntries(
             Object.entries(child).map(([name, attribute]) => [
               name,
-              isCredentialField(name) && isObject(attribute)
-                ? { ...attribute, Value: REMOVED }
-                : attribute,
+              isCredentialField(name)
+                ? REMOVED
+                : isObject(attribute)
+                  ? Object.fromEntries(
+                      Object.entries(attribute).map(([part, content]) => [
+                        part,
+                        !SNS_ATTRIBUTE_KEYS.has(part) && isCredentialField(part)
+                          ? REMOVED
+                          : withoutCredentialValues(content, depth + 3),
+                      ]),
+                    )
+                  : withoutCredentialValues(attribute, depth + 2),
             ]),
           ),
         ];
@@ -112,44 +136,90 @@ export function scrubBody(body: string): string {
   } catch {
     return scrubText(body);
   }
-  const { credentialFields, tooDeep } = inspectBody(parsed);
+  const { credentialFields, tooDeep, duplicateKeys } = inspectBody(parsed);
   // Operators compare DLQ bodies with what producers sent: keep the text when nothing is removed.
-  if (credentialFields.length === 0 && !tooDeep) return body;
+  if (credentialFields.length === 0 && !tooDeep && !duplicateKeys && !hasDuplicateKeys(body)) {
+    return body;
+  }
+  // Re-serialised: a repeated key's hidden earlier value is dropped with it.
   return JSON.stringify(withoutCredentialValues(parsed));
 }
 
-// `"pin": …` in JSON text, or `\"pin\": …` in JSON text held inside a JSON string.
-const KEY = /(\\?)"([A-Za-z]+)\1"\s*:\s*/g;
+// `"pin": …` in JSON text; `\"pin\": …` in JSON text held in a JSON string (and deeper); keys
+// may spell letters as \u escapes. Bounded repetitions keep the scan linear on long text.
+const KEY = /(\\{0,16})"((?:[A-Za-z]|\\u[0-9A-Fa-f]{4}){1,24})\1"\s{0,64}:\s{0,64}/g;
 
 /**
- * Removes credential values from text that only looks like JSON (it may be cut short or broken).
- * When the end of a value cannot be found, everything after its key is removed: too much is
- * better than a leaked secret.
+ * Removes credential values from text that only looks like JSON (it may be cut short, broken, or
+ * nested in strings). When the end of a value cannot be found, everything after its key is
+ * removed: too much is better than a leaked secret.
  */
 export function scrubText(text: string): string {
   let scrubbed = "";
   let copiedUpTo = 0;
   KEY.lastIndex = 0;
   for (let match = KEY.exec(text); match !== null; match = KEY.exec(text)) {
-    if (!isCredentialField(match[2] ?? "")) continue;
-    const escaped = match[1] === "\\";
+    const name = (match[2] ?? "").replace(/\\u([0-9A-Fa-f]{4})/g, (_escape, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+    if (!isCredentialField(name)) continue;
+    const backslashes = match[1]?.length ?? 0;
     const valueStart = match.index + match[0].length;
-    const valueEnd = endOfValue(text, valueStart, escaped);
-    scrubbed +=
-      text.slice(copiedUpTo, valueStart) + (escaped ? `\\"${REMOVED}\\"` : `"${REMOVED}"`);
+    // One level of string nesting is read exactly; deeper ones are cut off wholesale.
+    const valueEnd =
+      backslashes === 0
+        ? endOfValue(text, valueStart, false)
+        : backslashes === 1
+          ? endOfValue(text, valueStart, true)
+          : text.length;
+    const quote = backslashes === 0 ? '"' : `${"\\".repeat(backslashes)}"`;
+    scrubbed += `${text.slice(copiedUpTo, valueStart)}${quote}${REMOVED}${quote}`;
     copiedUpTo = valueEnd;
     KEY.lastIndex = valueEnd;
   }
   return scrubbed + text.slice(copiedUpTo);
 }
 
+/** Whether valid JSON text repeats a key within one object (compared after unescaping). */
+export function hasDuplicateKeys(json: string): boolean {
+  const objects: Array<Set<string> | undefined> = [];
+  let expectingKey = false;
+  for (let index = 0; index < json.length; index++) {
+    const character = json[index];
+    if (character === '"') {
+      const end = endOfString(json, index + 1, false);
+      const keys = objects.at(-1);
+      if (expectingKey && keys !== undefined) {
+        const key = JSON.parse(json.slice(index, end)) as string;
+        if (keys.has(key)) return true;
+        keys.add(key);
+        expectingKey = false;
+      }
+      index = end - 1;
+    } else if (character === "{") {
+      objects.push(new Set());
+      expectingKey = true;
+    } else if (character === "[") {
+      objects.push(undefined);
+    } else if (character === "}" || character === "]") {
+      objects.pop();
+    } else if (character === ",") {
+      expectingKey = objects.at(-1) !== undefined;
+    }
+  }
+  return false;
+}
+
+const BARE_VALUE_END = /[,}\]\s]/g;
+
 function endOfValue(text: string, start: number, escaped: boolean): number {
   const quote = escaped ? '\\"' : '"';
   if (text.startsWith(quote, start)) return endOfString(text, start + quote.length, escaped);
   const opening = text[start];
   if (opening === "[" || opening === "{") return endOfBrackets(text, start, escaped);
-  const bare = /[,}\]\s]/.exec(text.slice(start));
-  return bare === null ? text.length : start + bare.index;
+  BARE_VALUE_END.lastIndex = start;
+  const bare = BARE_VALUE_END.exec(text);
+  return bare === null ? text.length : bare.index;
 }
 
 /** After the opening quote: the index just past the closing one, or the end of the text. */
@@ -187,16 +257,16 @@ function endOfBrackets(text: string, start: number, escaped: boolean): number {
   return text.length;
 }
 
-type Embedded = { kind: "json"; value: unknown } | { kind: "broken" } | { kind: "text" };
+type Embedded = { kind: "json"; value: unknown } | { kind: "text" };
 
-/** A string holding JSON (an SNS Message), broken JSON, or just text. */
+/** A string holding JSON (an SNS Message, a double-encoded body), or just text. */
 function embeddedJson(text: string): Embedded {
   const start = text.trimStart()[0];
-  if (start !== "{" && start !== "[") return { kind: "text" };
+  if (start !== "{" && start !== "[" && start !== '"') return { kind: "text" };
   try {
     return { kind: "json", value: JSON.parse(text) };
   } catch {
-    return { kind: "broken" };
+    return { kind: "text" };
   }
 }
 

@@ -146,13 +146,14 @@ describe("withoutCredentialValues", () => {
   });
 
   it("returns scalars and non-JSON strings unchanged", () => {
-    for (const value of [null, 5, true, "text", '"pin": 1']) {
+    for (const value of [null, 5, true, "text", "pin 1", "my pin is lost"]) {
       expect(withoutCredentialValues(value)).toBe(value);
     }
   });
 
-  it("scrubs broken JSON held in a string textually", () => {
+  it("scrubs broken JSON and JSON-looking text held in a string textually", () => {
     expect(withoutCredentialValues('{"pin": "1"')).toBe('{"pin": "[removed]"');
+    expect(withoutCredentialValues('note "pin": 1')).toBe('note "pin": "[removed]"');
   });
 });
 
