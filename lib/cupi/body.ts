@@ -89,16 +89,22 @@ const MAX_ERROR_MESSAGE = 300;
  * Reads CUPI's error body in any of its shapes: `<ErrorDetails>` XML, JSON `errors` (an object or
  * an array), a Tomcat HTML page, or raw text.
  */
-export function parseErrorBody(body: string): ErrorBody {
+export function parseErrorBody(
+  body: string,
+  scrub: (text: string) => string = (text) => text,
+): ErrorBody {
+  // Scrubbed after decoding and before clipping: a secret echoed back must not survive in an
+  // escaped form, or as a piece cut off at the clip.
+  const message = (raw: string) => clip(scrub(raw));
   const format = detectFormat(body);
-  if (format === "html") return { code: undefined, message: clip(htmlMessage(body)) };
-  if (format === "text") return { code: undefined, message: clip(body) };
+  if (format === "html") return { code: undefined, message: message(htmlMessage(body)) };
+  if (format === "text") return { code: undefined, message: message(body) };
   const document = parseDocument(body, "ErrorDetails");
   const errors = document === undefined ? [] : asList(document.errors);
-  if (errors.length === 0) return { code: undefined, message: clip(stripTags(body)) };
+  if (errors.length === 0) return { code: undefined, message: message(stripTags(body)) };
   const codes = errors.map((error) => text(error, "code")).filter((code) => code !== undefined);
   const messages = errors.map((error) => text(error, "message")).filter((m) => m !== undefined);
-  return { code: codes[0], message: clip(messages.join("; ")) };
+  return { code: codes[0], message: message(messages.join("; ")) };
 }
 
 function htmlMessage(html: string): string {
@@ -121,12 +127,20 @@ function stripTags(markup: string): string {
 
 function decodeBasicEntities(value: string): string {
   return value
+    .replace(/&#(\d{1,7});/g, (_entity, code: string) => codePoint(Number(code)))
+    .replace(/&#x([0-9a-f]{1,6});/gi, (_entity, code: string) =>
+      codePoint(Number.parseInt(code, 16)),
+    )
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&quot;/g, '"')
     .replace(/&#39;|&apos;/g, "'")
     .replace(/&nbsp;/g, " ")
     .replace(/&amp;/g, "&");
+}
+
+function codePoint(code: number): string {
+  return code <= 0x10ffff ? String.fromCodePoint(code) : "\uFFFD";
 }
 
 function clip(value: string): string | undefined {

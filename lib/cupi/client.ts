@@ -1,4 +1,4 @@
-import { redactSecrets, type SecretValue } from "../secrets/secret-value.ts";
+import { redactSecrets, SecretValue } from "../secrets/secret-value.ts";
 import { parseErrorBody } from "./body.ts";
 import {
   type CircuitBreaker,
@@ -408,6 +408,7 @@ export class CupiClient {
   #result(exchange: Exchange, response: { status: number; body: string }): string {
     const { status, body } = response;
     if (status >= 200 && status < 300) return body;
+    const sentCookies = this.#cookies.values();
     const operation = exchange.operation;
     if (status >= 300 && status < 400) {
       throw new CupiError(`refused to follow a ${status} redirect`, {
@@ -423,12 +424,19 @@ export class CupiClient {
         until: Date.now() + this.#authenticationCooldownMs,
       };
     }
-    // Redact the raw body too: clipping and whitespace folding could otherwise cut an echoed
-    // secret into pieces that no longer match it.
-    const secrets = [...(exchange.secrets ?? []), this.#password];
-    const parsed = parseErrorBody(redactSecrets(body, secrets, { xmlEscaped: true }));
-    const cupiMessage =
-      parsed.message === undefined ? undefined : redactSecrets(parsed.message, secrets);
+    // Whatever this request carried may come back quoted: the new value, the service password,
+    // the Authorization header and the session cookies. Redacted in the raw body (any escaping)
+    // and again in the decoded message before it is clipped.
+    const secrets = [
+      ...(exchange.secrets ?? []),
+      this.#password,
+      new SecretValue(this.#authorization),
+      new SecretValue(this.#authorization.replace(/^Basic /, "")),
+      ...sentCookies.map((value) => new SecretValue(value)),
+    ];
+    const scrub = (text: string) => redactSecrets(text, secrets, { xmlEscaped: true });
+    const parsed = parseErrorBody(scrub(body), scrub);
+    const cupiMessage = parsed.message;
     const kind = kindForStatus(status, cupiMessage);
     throw new CupiError(`HTTP ${status}${cupiMessage === undefined ? "" : `: ${cupiMessage}`}`, {
       kind,

@@ -49,6 +49,11 @@ export class SessionCookies {
     return pairs.length === 0 ? undefined : pairs.join("; ");
   }
 
+  /** The values held, to be kept out of anything echoed back in an error. */
+  values(): string[] {
+    return [...this.#cookies.values()].map((cookie) => cookie.value);
+  }
+
   clear(): void {
     this.#cookies.clear();
   }

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -33,6 +34,14 @@ export function captureOutput(): { text: () => string } {
     chunks.length = 0;
     vi.spyOn(process.stdout, "write").mockImplementation(capture);
     vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    // vitest routes console output around process.stdout: catch it too.
+    for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, method).mockImplementation((...parts: unknown[]) => {
+        capture(
+          `${parts.map((part) => (typeof part === "string" ? part : inspect(part))).join(" ")}\n`,
+        );
+      });
+    }
   });
   afterEach(() => {
     vi.restoreAllMocks();
