@@ -49,6 +49,29 @@ export function captureOutput(): { text: () => string } {
   return { text: () => chunks.join("") };
 }
 
+/**
+ * Builds v1 events with unique eventIds and ticketIds (`<prefix>-1`, `<prefix>-2` …): a helpdesk
+ * unlock of jsmith, then `defaults`, then each call's `overrides`.
+ */
+export function eventFactory(prefix: string, defaults: Record<string, unknown> = {}) {
+  let count = 0;
+  return (overrides: Record<string, unknown> = {}): Record<string, unknown> => {
+    count += 1;
+    return {
+      version: 1,
+      eventId: `${prefix}-${count}`,
+      occurredAt: "2026-11-28T10:00:00Z",
+      source: "helpdesk",
+      requestedBy: "agent@example.com",
+      ticketId: `INC-${prefix}-${count}`,
+      user: { alias: "jsmith" },
+      action: "unlock-pin",
+      ...defaults,
+      ...overrides,
+    };
+  };
+}
+
 /** Whether a DLQ message stands for one of `sentIds`, however it got there. */
 export function isDeadLetterOf(letter: DeadLetterMessage, sentIds: readonly string[]): boolean {
   return (

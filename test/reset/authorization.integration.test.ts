@@ -9,6 +9,7 @@ import {
   captureOutput,
   type DeadLetterMessage,
   drain,
+  eventFactory,
   isDeadLetterOf,
   readDeadLetters,
   send,
@@ -65,21 +66,7 @@ writeFileSync(
   }),
 );
 
-let counter = 0;
-function event(overrides: Record<string, unknown>): Record<string, unknown> {
-  counter += 1;
-  return {
-    version: 1,
-    eventId: `authz-${counter}`,
-    occurredAt: "2026-11-28T10:00:00Z",
-    source: "helpdesk",
-    requestedBy: "agent@example.com",
-    ticketId: `INC${2000 + counter}`,
-    user: { alias: "jsmith" },
-    action: "unlock-pin",
-    ...overrides,
-  };
-}
+const event = eventFactory("authz");
 
 let stack: LocalStack;
 let pipeline: ReturnType<typeof startPipeline>;

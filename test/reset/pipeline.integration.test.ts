@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
@@ -9,6 +10,7 @@ import {
   captureOutput,
   type DeadLetterMessage,
   drain,
+  eventFactory,
   isDeadLetterOf,
   lambdaContext,
   readDeadLetters,
@@ -85,22 +87,10 @@ const secrets = {
   "outside/delivery": "{}",
 };
 
-let counter = 0;
-function event(overrides: Record<string, unknown>): Record<string, unknown> {
-  counter += 1;
-  return {
-    version: 1,
-    eventId: `test-${counter}`,
-    occurredAt: "2026-11-28T10:00:00Z",
-    source: "helpdesk",
-    requestedBy: "agent@example.com",
-    ticketId: `INC${1000 + counter}`,
-    user: { alias: "jsmith" },
-    action: "reset-pin",
-    newCredential: { secretId: "cupi-reset/resets/jsmith-pin", jsonKey: "pin" },
-    ...overrides,
-  };
-}
+const event = eventFactory("test", {
+  action: "reset-pin",
+  newCredential: { secretId: "cupi-reset/resets/jsmith-pin", jsonKey: "pin" },
+});
 
 let stack: LocalStack;
 let pipeline: ReturnType<typeof startPipeline>;
@@ -365,7 +355,7 @@ describe("the handler's batch semantics", () => {
   function batch(...bodies: unknown[]): SQSEvent {
     return {
       Records: bodies.map((body, index) =>
-        sqsRecord(`msg-${counter}-${index}`, body, stack.queues.queueArn),
+        sqsRecord(`msg-${randomUUID()}-${index}`, body, stack.queues.queueArn),
       ),
     };
   }
@@ -493,7 +483,7 @@ describe("time and credentials", () => {
     );
     try {
       const body = event({ cluster: "lab" });
-      const messageId = `tls-${counter}`;
+      const messageId = `tls-${String(body.eventId)}`;
       const input: SQSEvent = { Records: [sqsRecord(messageId, body, stack.queues.queueArn)] };
       // A deployment fault: dead-lettering every event at once would leave no time to fix it.
       expect(await withCluster(input, lambdaContext(60_000))).toEqual({
