@@ -1,3 +1,5 @@
+import { sharedPerOrigin } from "./per-origin.ts";
+
 export interface CircuitBreakerOptions {
   /** Consecutive transient failures that open the circuit. Default 5. */
   readonly failureThreshold?: number;
@@ -188,12 +190,5 @@ export function circuitBreakerForOrigin(
   origin: string,
   options: CircuitBreakerOptions = {},
 ): CircuitBreaker {
-  const existing = breakersByOrigin.get(origin);
-  if (existing !== undefined) {
-    existing.tighten(options);
-    return existing;
-  }
-  const breaker = new CircuitBreaker(options);
-  breakersByOrigin.set(origin, breaker);
-  return breaker;
+  return sharedPerOrigin(breakersByOrigin, origin, options, (first) => new CircuitBreaker(first));
 }

@@ -1,3 +1,5 @@
+import { sharedPerOrigin } from "./per-origin.ts";
+
 /**
  * Keeps at most `limit` operations in flight, queueing the rest in arrival order. CUC serves only 5
  * API and web requests at once, shared with its human administrators, so this client must stay well
@@ -92,12 +94,5 @@ const limitersByOrigin = new Map<string, ConcurrencyLimiter>();
  * it, so replacing a client (say, after the service-account secret rotates) cannot double the load.
  */
 export function limiterForOrigin(origin: string, limit: number): ConcurrencyLimiter {
-  const existing = limitersByOrigin.get(origin);
-  if (existing !== undefined) {
-    existing.tighten(limit);
-    return existing;
-  }
-  const limiter = new ConcurrencyLimiter(limit);
-  limitersByOrigin.set(origin, limiter);
-  return limiter;
+  return sharedPerOrigin(limitersByOrigin, origin, limit, (first) => new ConcurrencyLimiter(first));
 }
