@@ -171,7 +171,7 @@ describe("the packaged Lambda artifact", () => {
   });
 
   it("grants the function only the secrets, delivery prefix and DLQ it needs", () => {
-    const role = template.Resources.IamRoleLambdaExecution?.Properties as {
+    const role = template.Resources.ResetRole?.Properties as {
       Policies: Array<{
         PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> };
       }>;
@@ -213,7 +213,7 @@ describe("the packaged Lambda artifact", () => {
     expect(replay).toMatchObject({ Handler: "functions/replay.handler", Timeout: 900 });
     expect(replay.Role).toEqual({ "Fn::GetAtt": ["ReplayRole", "Arn"] });
     expect(template.Resources.ResetLambdaFunction?.Properties.Role).toEqual({
-      "Fn::GetAtt": ["IamRoleLambdaExecution", "Arn"],
+      "Fn::GetAtt": ["ResetRole", "Arn"],
     });
     expect(
       Object.values(template.Resources).filter(
@@ -250,7 +250,7 @@ describe("the packaged Lambda artifact", () => {
 
     // The worker may send to the DLQ, and read its own queue through the event source mapping;
     // it may not empty the DLQ nor put messages back on its own queue.
-    const resetGrants = statementsOf("IamRoleLambdaExecution").flatMap((statement) =>
+    const resetGrants = statementsOf("ResetRole").flatMap((statement) =>
       [statement.Action]
         .flat()
         .map((action) => ({ action, resource: JSON.stringify(statement.Resource) })),
