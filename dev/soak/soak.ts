@@ -380,7 +380,8 @@ async function drive(stack: LocalStack, plan: SoakPlan, options: SoakOptions): P
   const eventByMessageId = new Map<string, PlannedEvent>();
   const missingSecretMessages: string[] = [];
   const startedAt = Date.now();
-  const deadline = startedAt + (options.timeoutMs ?? 60_000 + options.events * 100);
+  // About 9 events/s on 2 cores with a fifth of requests faulted; twice that time before giving up.
+  const deadline = startedAt + (options.timeoutMs ?? 60_000 + options.events * 200);
   try {
     poller.start();
     for (const delivery of plan.deliveries) {
