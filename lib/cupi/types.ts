@@ -3,8 +3,6 @@ import type { SecretValue } from "../secrets/secret-value.ts";
 /** The two CUPI credential resources: the voicemail PIN (type 4) and the web password (type 3). */
 export type CredentialKind = "pin" | "password";
 
-export const CREDENTIAL_KINDS: readonly CredentialKind[] = ["pin", "password"];
-
 /**
  * The writable fields of a CUPI Credential, under their exact CUPI names. A PUT is a partial update:
  * only the fields present are sent. `EncryptionType` is deliberately absent: CUPI refuses a
