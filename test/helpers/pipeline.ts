@@ -5,7 +5,6 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Context, SQSRecord } from "aws-lambda";
 import { afterEach, beforeEach, vi } from "vitest";
 import type { LocalStack } from "../../dev/local-stack.ts";
 import {
@@ -14,6 +13,9 @@ import {
 } from "../../dev/sqs/event-source-poller.ts";
 import { createLogger } from "../../lib/logging/logger.ts";
 import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
+
+// Shared with the benchmarks (bench/ does not import from test/).
+export { lambdaContext, sqsRecord } from "../../dev/sqs/lambda-event.ts";
 
 export interface DeadLetterMessage {
   /** Kept by a redrive; a message the function dead-lettered has its own, and the old one in
@@ -166,41 +168,4 @@ export async function readDeadLetters(
       });
     }
   }
-}
-
-/** An SQS record as Lambda delivers it, for calling the handler directly. */
-export function sqsRecord(
-  messageId: string,
-  body: unknown,
-  queueArn: string,
-  receiveCount = 1,
-  messageGroupId?: string,
-): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `handle-${messageId}`,
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
-      SenderId: "test",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      ...(messageGroupId === undefined ? {} : { MessageGroupId: messageGroupId }),
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: queueArn,
-    awsRegion: queueArn.split(":")[3] ?? "us-east-1",
-  };
-}
-
-/** A Lambda context with a fixed amount of time left. */
-export function lambdaContext(remainingMs: number): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    awsRequestId: "test-request",
-    functionName: "cupi-reset-reset",
-  } as unknown as Context;
 }
