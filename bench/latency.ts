@@ -42,6 +42,8 @@ const FILLER_SECONDS = 10;
 
 interface Clocks {
   readonly enqueuedAt: number;
+  /** The handler was invoked with the batch holding it. */
+  invokedAt?: number;
   cucAppliedAt?: number;
   reportedAt?: number;
   deletedAt?: number;
@@ -120,6 +122,12 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const containers: ReturnType<typeof createResetHandlerFromEnvironment>[] = [];
   const idle: Handler[] = [];
   const handler: Handler = async (event, context) => {
+    const invokedAt = Date.now();
+    for (const record of event.Records) {
+      const { eventId } = JSON.parse(record.body) as { eventId?: string };
+      const clocks = byEventId.get(eventId ?? "");
+      if (clocks !== undefined) clocks.invokedAt ??= invokedAt;
+    }
     let container = idle.pop();
     if (container === undefined) {
       const created = createResetHandlerFromEnvironment(
@@ -202,11 +210,18 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   }
 
   const all = [...byEventId.values()];
-  const since = (pick: (clocks: Clocks) => number | undefined) =>
+  const between = (
+    from: (clocks: Clocks) => number | undefined,
+    to: (clocks: Clocks) => number | undefined,
+  ) =>
     all.flatMap((clocks) => {
-      const at = pick(clocks);
-      return at === undefined ? [] : [at - clocks.enqueuedAt];
+      const [start, end] = [from(clocks), to(clocks)];
+      return start === undefined || end === undefined ? [] : [end - start];
     });
+  const since = (pick: (clocks: Clocks) => number | undefined) =>
+    between((clocks) => clocks.enqueuedAt, pick);
+  const optionalStats = (samples: readonly number[]) =>
+    samples.length === 0 ? undefined : latencyStats(samples);
   const reported = since((clocks) => clocks.reportedAt);
   const cucApplied = since((clocks) => clocks.cucAppliedAt);
   const deleted = since((clocks) => clocks.deletedAt);
@@ -231,8 +246,16 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         event: "reset-pin by objectId, new PIN from a secret",
       },
       enqueueToReportedApplied: reportedStats,
-      enqueueToCucApplied: cucApplied.length === 0 ? undefined : latencyStats(cucApplied),
-      enqueueToDeleted: deleted.length === 0 ? undefined : latencyStats(deleted),
+      enqueueToCucApplied: optionalStats(cucApplied),
+      enqueueToDeleted: optionalStats(deleted),
+      // Where the time goes: waiting on the queue (a batch filling up) and in the function.
+      enqueueToInvoked: optionalStats(since((clocks) => clocks.invokedAt)),
+      invokedToReportedApplied: optionalStats(
+        between(
+          (clocks) => clocks.invokedAt,
+          (clocks) => clocks.reportedAt,
+        ),
+      ),
       invocations: stats.invocations,
       receives: stats.received,
       retried: stats.failed,

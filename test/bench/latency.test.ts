@@ -12,6 +12,8 @@ describe("bench: latency, quick", () => {
       enqueueToReportedApplied: Stats;
       enqueueToCucApplied: Stats;
       enqueueToDeleted: Stats;
+      enqueueToInvoked: Stats;
+      invokedToReportedApplied: Stats;
     };
 
     expect(figures.sent).toBe(30);
@@ -29,6 +31,12 @@ describe("bench: latency, quick", () => {
       expect(stats.p50Ms).toBeLessThanOrEqual(stats.p95Ms);
       expect(stats.p95Ms).toBeLessThanOrEqual(stats.p99Ms);
       expect(stats.p99Ms).toBeLessThanOrEqual(stats.maxMs);
+    }
+    // The two parts of the way, each for every event, neither longer than the whole.
+    for (const part of [figures.enqueueToInvoked, figures.invokedToReportedApplied]) {
+      expect(part.count).toBe(figures.sent);
+      expect(part.p50Ms).toBeGreaterThanOrEqual(0);
+      expect(part.maxMs).toBeLessThanOrEqual(figures.enqueueToReportedApplied.maxMs);
     }
     // CUC takes the PIN before the handler reports it, which it does before the delete.
     expect(figures.enqueueToCucApplied.maxMs).toBeLessThanOrEqual(
