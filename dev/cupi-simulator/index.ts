@@ -96,6 +96,8 @@ export interface RecordedRequest {
 export interface SimulatorStats {
   requests: number;
   freshAuthentications: number;
+  /** TLS handshakes completed: new connections over HTTPS (0 over HTTP). */
+  tlsHandshakes: number;
   /** Most requests in progress at once, throttled ones not counted. */
   peakConcurrency: number;
   throttled: number;
@@ -252,6 +254,7 @@ function emptyStats(): SimulatorStats {
   return {
     requests: 0,
     freshAuthentications: 0,
+    tlsHandshakes: 0,
     peakConcurrency: 0,
     throttled: 0,
     faults: {
@@ -308,6 +311,9 @@ class SimulatorServer implements CupiSimulator {
     this.#server = options.tls
       ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, this.#onRequest)
       : createHttpServer(this.#onRequest);
+    this.#server.on("secureConnection", () => {
+      this.#stats.tlsHandshakes += 1;
+    });
   }
 
   async listen(host: string, port: number): Promise<void> {

@@ -7,6 +7,8 @@ export interface LocalDynamoDb {
   readonly endpoint: string;
   readonly tableName: string;
   readonly client: DynamoDBClient;
+  /** Requests served so far by operation (GetItem, UpdateItem …), the table's creation included. */
+  operationCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,12 @@ export async function startLocalDynamoDb(
   region = "us-east-1",
 ): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const counts: Record<string, number> = {};
+  server.on("request", (request) => {
+    // X-Amz-Target: DynamoDB_20120810.GetItem
+    const operation = String(request.headers["x-amz-target"] ?? "").split(".")[1] ?? "unknown";
+    counts[operation] = (counts[operation] ?? 0) + 1;
+  });
   const endpoint = `http://${await listen(server, "127.0.0.1", 0)}`;
   const client = new DynamoDBClient({
     region,
@@ -38,6 +46,7 @@ export async function startLocalDynamoDb(
     endpoint,
     tableName,
     client,
+    operationCounts: () => ({ ...counts }),
     close: () =>
       new Promise((resolve) => {
         client.destroy();

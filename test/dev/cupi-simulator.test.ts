@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { XMLParser } from "fast-xml-parser";
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher, Pool, request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type CupiSimulator,
@@ -96,7 +96,7 @@ interface CallOptions {
 
 async function call(
   simulator: CupiSimulator,
-  dispatcher: Agent,
+  dispatcher: Dispatcher,
   path: string,
   options: CallOptions = {},
 ): Promise<Reply> {
@@ -195,6 +195,23 @@ describe("CUPI simulator over HTTPS", () => {
       });
     } finally {
       await untrusting.close();
+    }
+  });
+
+  it("counts TLS handshakes: one per connection, not per request", async () => {
+    // One connection each, as the CUPI client's pool: a bare Agent may open a second one for a
+    // request sent the moment the previous answer was read.
+    const fresh = () =>
+      new Pool(simulator.url, { connections: 1, connect: { ca: certificates.ca.cert } });
+    const [first, second] = [fresh(), fresh()];
+    try {
+      expect(simulator.stats.tlsHandshakes).toBe(0);
+      for (let i = 0; i < 3; i++) await call(simulator, first, "/vmrest/version");
+      expect(simulator.stats.tlsHandshakes).toBe(1);
+      await call(simulator, second, "/vmrest/version");
+      expect(simulator.stats).toMatchObject({ requests: 4, tlsHandshakes: 2 });
+    } finally {
+      await Promise.all([first.close(), second.close()]);
     }
   });
 
