@@ -1,0 +1,315 @@
+// Shared by the round-trip and memory benchmarks: a workload of reset events, the deployed
+// settings read from serverless.yml, and one Lambda "container" (bench/container-child.ts) in a
+// child process that the local stack, in this process, serves.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { seededRandom } from "../dev/cupi-simulator/faults.ts";
+import type { SimulatedUser } from "../dev/cupi-simulator/index.ts";
+import { DELIVERY_PREFIX, type LocalStack } from "../dev/local-stack.ts";
+import { sqsRecord } from "../dev/sqs/lambda-event.ts";
+import type { CupiUser } from "../lib/cupi/types.ts";
+import { generatePassword, generatePin, policyContextFor } from "../lib/policy/index.ts";
+import type { ChildReply, ChildRequest, MemorySample } from "./container-child.ts";
+
+export type { MemorySample } from "./container-child.ts";
+
+/** What serverless.yml deploys: the figures are judged at these settings. */
+export interface DeployedSettings {
+  /** The `cupiMaxInFlight` param: CUPI requests in flight per container. */
+  readonly cupiMaxInFlight: number;
+  /** The SQS event source's `batchSize`. */
+  readonly batchSize: number;
+  /** The function's `timeout`, in seconds. */
+  readonly timeoutSeconds: number;
+}
+
+export function deployedSettings(
+  yaml = readFileSync(new URL("../serverless.yml", import.meta.url), "utf8"),
+): DeployedSettings {
+  const number = (pattern: RegExp, name: string): number => {
+    const value = Number(pattern.exec(yaml)?.[1]);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`serverless.yml: no ${name}`);
+    return value;
+  };
+  return {
+    cupiMaxInFlight: number(/^\s*cupiMaxInFlight:\s*"?(\d+)"?/m, "cupiMaxInFlight"),
+    batchSize: number(/^\s*batchSize:\s*(\d+)/m, "batchSize"),
+    timeoutSeconds: number(/^\s{2}timeout:\s*(\d+)/m, "provider timeout"),
+  };
+}
+
+export type WorkloadAction =
+  | "reset-pin"
+  | "reset-password"
+  | "reset-pin-generated"
+  | "unlock-pin"
+  | "update-pin-settings"
+  | "offboard";
+
+/** Helpdesk traffic as it might come: mostly resets from a secret, some generated, a few leavers. */
+const MIX: readonly (readonly [WorkloadAction, number])[] = [
+  ["reset-pin", 0.5],
+  ["reset-password", 0.15],
+  ["reset-pin-generated", 0.15],
+  ["unlock-pin", 0.1],
+  ["update-pin-settings", 0.05],
+  ["offboard", 0.05],
+];
+
+export interface Workload {
+  readonly users: SimulatedUser[];
+  /** To seed the Secrets Manager stand-in with: the reset values and the delivery secrets. */
+  readonly secrets: Record<string, string>;
+  /** Message bodies in send order; each event's occurredAt is later than the one before. */
+  readonly bodies: readonly string[];
+  readonly actions: Readonly<Record<WorkloadAction, number>>;
+  /** What the events must cost if every one is applied once. */
+  readonly expected: {
+    readonly puts: number;
+    /** GetSecretValue of reset values (one-time, never cached). */
+    readonly resetSecretReads: number;
+    /** PutSecretValue of generated values into delivery secrets. */
+    readonly deliveries: number;
+  };
+}
+
+export const RESET_SECRET_PREFIX = "cupi-reset/resets/bench/";
+
+/**
+ * `events` events over `userCount` users (each user's events in time order, so none is stale).
+ * Every value a secret holds is distinct, so no reset meets CUC's credential history.
+ */
+export function planWorkload(events: number, userCount: number, seed = 6): Workload {
+  const random = seededRandom(seed);
+  const usedValues = new Set<string>();
+  const distinct = (next: () => string): string => {
+    for (;;) {
+      const value = next();
+      if (!usedValues.has(value)) {
+        usedValues.add(value);
+        return value;
+      }
+    }
+  };
+  const users: SimulatedUser[] = [];
+  const cupiUsers: CupiUser[] = [];
+  const secrets: Record<string, string> = {};
+  for (let number = 1; number <= userCount; number++) {
+    const user: SimulatedUser = {
+      objectId: `be7c0000-0000-4000-8000-${number.toString(16).padStart(12, "0")}`,
+      alias: `bench.user${number}`,
+      firstName: "Bench",
+      lastName: `User${number}`,
+      dtmfAccessId: String(200_000 + number),
+    };
+    const cupiUser: CupiUser = {
+      objectId: user.objectId,
+      alias: user.alias,
+      dtmfAccessId: user.dtmfAccessId,
+      firstName: user.firstName,
+      lastName: user.lastName,
+      ldapIntegrated: false,
+    };
+    user.pin = distinct(() => generatePin(policyContextFor(cupiUser)));
+    user.password = distinct(() => generatePassword(policyContextFor(cupiUser)));
+    secrets[deliverySecret(user)] = "{}";
+    users.push(user);
+    cupiUsers.push(cupiUser);
+  }
+
+  const actions = Object.fromEntries(MIX.map(([action]) => [action, 0])) as Record<
+    WorkloadAction,
+    number
+  >;
+  const expected = { puts: 0, resetSecretReads: 0, deliveries: 0 };
+  const bodies: string[] = [];
+  const firstOccurredAt = Date.parse("2026-11-28T08:00:00Z");
+  for (let index = 0; index < events; index++) {
+    const user = users[index % userCount] as SimulatedUser;
+    const cupiUser = cupiUsers[index % userCount] as CupiUser;
+    const action = draw(random());
+    actions[action] += 1;
+    const eventId = `bench-${seed}-${index + 1}`;
+    const event: Record<string, unknown> = {
+      version: 1,
+      eventId,
+      occurredAt: new Date(firstOccurredAt + index * 1000).toISOString(),
+      source: action === "offboard" ? "hr-offboarding" : "helpdesk",
+      requestedBy: "bench@example.com",
+      ticketId: `INC-${eventId}`,
+      user: { alias: user.alias },
+      action: action === "reset-pin-generated" ? "reset-pin" : action,
+    };
+    switch (action) {
+      case "reset-pin":
+      case "reset-password": {
+        const kind = action === "reset-pin" ? "pin" : "password";
+        const secretId = `${RESET_SECRET_PREFIX}${eventId}`;
+        const value = distinct(() =>
+          kind === "pin"
+            ? generatePin(policyContextFor(cupiUser))
+            : generatePassword(policyContextFor(cupiUser)),
+        );
+        secrets[secretId] = JSON.stringify({ [kind]: value });
+        event.newCredential = { secretId, jsonKey: kind };
+        event.settings = { mustChange: true };
+        expected.resetSecretReads += 1;
+        expected.puts += 1;
+        break;
+      }
+      case "reset-pin-generated":
+        event.newCredential = { generate: true, deliverTo: { secretId: deliverySecret(user) } };
+        event.settings = { mustChange: true };
+        expected.deliveries += 1;
+        expected.puts += 1;
+        break;
+      case "unlock-pin":
+        expected.puts += 1;
+        break;
+      case "update-pin-settings":
+        event.settings = { mustChange: true };
+        expected.puts += 1;
+        break;
+      case "offboard":
+        expected.puts += 2;
+        break;
+    }
+    bodies.push(JSON.stringify(event));
+  }
+  return { users, secrets, bodies, actions, expected };
+}
+
+function draw(roll: number): WorkloadAction {
+  let cumulative = 0;
+  for (const [action, share] of MIX) {
+    cumulative += share;
+    if (roll < cumulative) return action;
+  }
+  return MIX[0]?.[0] ?? "reset-pin";
+}
+
+function deliverySecret(user: SimulatedUser): string {
+  return `${DELIVERY_PREFIX}bench-${user.alias}`;
+}
+
+/** One Lambda container: invocations run one at a time, as Lambda runs them in a container. */
+export interface Container {
+  /** Invokes the handler with these bodies as one SQS batch; resolves to the failed messageIds. */
+  invoke(bodies: readonly string[]): Promise<string[]>;
+  /** The container's memory, after a full GC when it has one. */
+  sample(): Promise<MemorySample>;
+  close(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL("container-child.ts", import.meta.url));
+
+/**
+ * Starts a container in a child process on `stack`, with the stack's environment and `extra`
+ * (CUPI_MAX_IN_FLIGHT …); stdout (the function's logs) is discarded, as CloudWatch would take it.
+ */
+export async function startContainer(
+  stack: LocalStack,
+  options: { readonly environment?: Record<string, string>; readonly timeoutMs: number },
+): Promise<Container> {
+  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", CHILD], {
+    env: {
+      ...process.env,
+      POWERTOOLS_LOG_LEVEL: "INFO",
+      ...stack.environment,
+      ...options.environment,
+    },
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4_000);
+  });
+  const pending = new Map<number, (reply: ChildReply) => void>();
+  let failed: Error | undefined;
+  const fail = (error: Error): void => {
+    failed ??= error;
+    for (const resolve of pending.values()) {
+      resolve({ type: "error", id: -1, message: failed.message });
+    }
+    pending.clear();
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on("message", (reply: ChildReply) => {
+      if (reply.type === "ready") {
+        resolve();
+        return;
+      }
+      const settle = pending.get(reply.id);
+      pending.delete(reply.id);
+      settle?.(reply);
+    });
+    child.once("exit", (code, signal) => {
+      const error = new Error(
+        `container exited (${signal ?? code})${stderr === "" ? "" : `: ${stderr}`}`,
+      );
+      reject(error);
+      fail(error);
+    });
+  });
+  await ready;
+
+  let nextId = 0;
+  const ask = (request: (id: number) => ChildRequest): Promise<ChildReply> => {
+    if (failed !== undefined) return Promise.reject(failed);
+    const id = ++nextId;
+    return new Promise((resolve) => {
+      pending.set(id, resolve);
+      child.send(request(id));
+    });
+  };
+  const expect = <T extends ChildReply["type"]>(
+    reply: ChildReply,
+    type: T,
+  ): Extract<ChildReply, { type: T }> => {
+    if (reply.type === type) return reply as Extract<ChildReply, { type: T }>;
+    throw new Error(reply.type === "error" ? reply.message : `unexpected reply ${reply.type}`);
+  };
+  let messages = 0;
+  return {
+    invoke: async (bodies) => {
+      const records = bodies.map((body) => {
+        messages += 1;
+        return sqsRecord(`bench-message-${messages}`, body, stack.queues.queueArn);
+      });
+      const reply = await ask((id) => ({
+        type: "invoke",
+        id,
+        records,
+        timeoutMs: options.timeoutMs,
+      }));
+      return expect(reply, "invoked").failedMessageIds;
+    },
+    sample: async () => expect(await ask((id) => ({ type: "sample", id })), "sample").memory,
+    close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      try {
+        expect(await ask((id) => ({ type: "close", id })), "closed");
+      } finally {
+        if (child.exitCode === null) child.kill();
+        await exited;
+      }
+    },
+  };
+}
+
+/** Messages the function put on the DLQ (permanent failures). */
+export async function deadLetterCount(stack: LocalStack): Promise<number> {
+  const { Attributes } = await stack.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.queues.dlqUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}

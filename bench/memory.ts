@@ -1,0 +1,139 @@
+/**
+ * Issue 6, item 5: memory. 20,000 events through the real handler in one container (a child
+ * process of its own, so neither the bench runner nor the local stack counts), the simulator at
+ * 0 ms latency; RSS and heap sampled after a full GC after 1,000 events and then every 2,000.
+ * What grows with the events a container has seen (caches, logs kept, listeners) shows as growth.
+ */
+import { startLocalStack } from "../dev/local-stack.ts";
+import {
+  deadLetterCount,
+  deployedSettings,
+  type MemorySample,
+  planWorkload,
+  startContainer,
+} from "./container.ts";
+import { type BenchOptions, type BenchResult, lessThan, round } from "./harness.ts";
+
+const FULL = { events: 20_000, baselineAt: 1_000, sampleEvery: 2_000 };
+const QUICK = { events: 200, baselineAt: 20, sampleEvery: 60 };
+/** Events share users, dozens each over the run. */
+const USERS = 500;
+const MB = 2 ** 20;
+/**
+ * The most a container can hold at once, rather than the deployed 5 and 1: Lambda's largest
+ * window-less batch and CUC's whole throttle. Memory is judged at the worst case (and the run is
+ * about twice as fast as one request at a time).
+ */
+const BATCH_SIZE = 10;
+const CUPI_MAX_IN_FLIGHT = 5;
+
+interface Sample {
+  readonly events: number;
+  readonly rssMB: number;
+  readonly heapUsedMB: number;
+  readonly heapTotalMB: number;
+  readonly externalMB: number;
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const { events, baselineAt, sampleEvery } = options.quick ? QUICK : FULL;
+  const deployed = deployedSettings();
+  const batchSize = BATCH_SIZE;
+  const workload = planWorkload(events, Math.min(USERS, events));
+  const stack = await startLocalStack({ users: workload.users, secrets: workload.secrets });
+  try {
+    const container = await startContainer(stack, {
+      environment: { CUPI_MAX_IN_FLIGHT: String(CUPI_MAX_IN_FLIGHT) },
+      timeoutMs: deployed.timeoutSeconds * 1000,
+    });
+    const samples: Sample[] = [];
+    const take = async (done: number): Promise<MemorySample> => {
+      const memory = await container.sample();
+      samples.push({
+        events: done,
+        rssMB: round(memory.rssBytes / MB),
+        heapUsedMB: round(memory.heapUsedBytes / MB),
+        heapTotalMB: round(memory.heapTotalBytes / MB),
+        externalMB: round(memory.externalBytes / MB),
+      });
+      return memory;
+    };
+    let failedRecords = 0;
+    let baseline: MemorySample | undefined;
+    let final: MemorySample | undefined;
+    const started = performance.now();
+    try {
+      const loaded = await take(0);
+      let done = 0;
+      while (done < events) {
+        // Batches end on the sampling points, so a sample sees exactly that many events.
+        const nextStop =
+          done < baselineAt ? baselineAt : (Math.floor(done / sampleEvery) + 1) * sampleEvery;
+        const size = Math.min(batchSize, nextStop - done, events - done);
+        const failed = await container.invoke(workload.bodies.slice(done, done + size));
+        failedRecords += failed.length;
+        done += size;
+        if (done === baselineAt) baseline = await take(done);
+        else if (done % sampleEvery === 0 || done === events) {
+          const memory = await take(done);
+          if (done === events) final = memory;
+          options.log(
+            `${done}/${events} events: RSS ${round(memory.rssBytes / MB)} MB, heap ${round(memory.heapUsedBytes / MB)} MB`,
+          );
+        }
+      }
+      if (baseline === undefined || final === undefined) throw new Error("samples missing");
+      const durationMs = performance.now() - started;
+      const rssGrowthMB = round((final.rssBytes - baseline.rssBytes) / MB);
+      const heapGrowthMB = round((final.heapUsedBytes - baseline.heapUsedBytes) / MB);
+      const puts = stack.simulator.requests.filter((request) => request.method === "PUT").length;
+      return {
+        figures: {
+          events,
+          baselineAtEvents: baselineAt,
+          batchSize,
+          cupiMaxInFlight: CUPI_MAX_IN_FLIGHT,
+          deployed: { batchSize: deployed.batchSize, cupiMaxInFlight: deployed.cupiMaxInFlight },
+          actions: workload.actions,
+          afterGc: final.afterGc,
+          durationMs: Math.round(durationMs),
+          eventsPerSecond: round(events / (durationMs / 1000)),
+          failedRecords,
+          deadLettered: await deadLetterCount(stack),
+          puts: { expected: workload.expected.puts, actual: puts },
+          rssAfterLoadMB: round(loaded.rssBytes / MB),
+          rssAtBaselineMB: round(baseline.rssBytes / MB),
+          rssAtEndMB: round(final.rssBytes / MB),
+          rssGrowthMB,
+          heapUsedAtBaselineMB: round(baseline.heapUsedBytes / MB),
+          heapUsedAtEndMB: round(final.heapUsedBytes / MB),
+          heapUsedGrowthMB: heapGrowthMB,
+          heapTotalAtEndMB: round(final.heapTotalBytes / MB),
+          // V8 sizes its young generation from the machine's memory and grows it under load up
+          // to that size; it is most of the RSS above the heap in use, and not a leak.
+          heapSpacesAtEndMB: Object.fromEntries(
+            Object.entries(final.heapSpaceBytes)
+              .filter(([, bytes]) => bytes > 0)
+              .map(([space, bytes]) => [space, round(bytes / MB)]),
+          ),
+          heapUsedGrowthBytesPerEvent: Math.round(
+            (final.heapUsedBytes - baseline.heapUsedBytes) / (events - baselineAt),
+          ),
+          samples,
+        },
+        targets: [
+          lessThan(
+            `RSS growth from ${baselineAt.toLocaleString("en")} to ${events.toLocaleString("en")} events`,
+            20,
+            rssGrowthMB,
+            " MB",
+          ),
+        ],
+      };
+    } finally {
+      await container.close();
+    }
+  } finally {
+    await stack.close();
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Issue 6, item 3: round-trip economy. 1,000 events through the real handler in one container, in
+ * SQS batches of the deployed size, one invocation after another; what each kind of round trip
+ * costs, counted by the servers of the local stack: Secrets Manager calls by secret, fresh CUC
+ * authentications (no valid session cookie), TLS handshakes, CUC requests, DynamoDB calls.
+ */
+import { startLocalStack } from "../dev/local-stack.ts";
+import { DEFAULT_SECRET_CACHE_SECONDS } from "../lib/secrets/secret-store.ts";
+import {
+  deadLetterCount,
+  deployedSettings,
+  planWorkload,
+  RESET_SECRET_PREFIX,
+  startContainer,
+} from "./container.ts";
+import { atMost, type BenchOptions, type BenchResult, round } from "./harness.ts";
+
+const FULL_EVENTS = 1_000;
+const QUICK_EVENTS = 20;
+/** Events share users, several each, as a helpdesk's do over a day. */
+const USERS = 250;
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const events = options.quick ? QUICK_EVENTS : FULL_EVENTS;
+  const deployed = deployedSettings();
+  const workload = planWorkload(events, Math.min(USERS, events));
+  const stack = await startLocalStack({ users: workload.users, secrets: workload.secrets });
+  try {
+    const serviceSecretId = stack.environment.CUPI_SECRET_ID ?? "";
+    const dynamodbBefore = stack.dynamodb.operationCounts();
+    const container = await startContainer(stack, {
+      environment: { CUPI_MAX_IN_FLIGHT: String(deployed.cupiMaxInFlight) },
+      timeoutMs: deployed.timeoutSeconds * 1000,
+    });
+    let failedRecords = 0;
+    let invocations = 0;
+    const started = performance.now();
+    try {
+      for (let offset = 0; offset < events; offset += deployed.batchSize) {
+        const failed = await container.invoke(
+          workload.bodies.slice(offset, offset + deployed.batchSize),
+        );
+        invocations += 1;
+        failedRecords += failed.length;
+        if (invocations % 40 === 0) {
+          options.log(`${Math.min(events, offset + deployed.batchSize)}/${events} events`);
+        }
+      }
+    } finally {
+      await container.close();
+    }
+    const durationMs = performance.now() - started;
+    const minutes = durationMs / 60_000;
+
+    const cuc = stack.simulator.stats;
+    const cucRequests = stack.simulator.requests;
+    const byMethod: Record<string, number> = {};
+    for (const request of cucRequests)
+      byMethod[request.method] = (byMethod[request.method] ?? 0) + 1;
+    const secretCalls = stack.secretsManager.requests;
+    const count = (operation: string, match: (secretId: string) => boolean) =>
+      secretCalls.filter((call) => call.operation === operation && match(call.secretId ?? ""))
+        .length;
+    const serviceAccountReads = count("GetSecretValue", (id) => id === serviceSecretId);
+    const resetSecretReads = count("GetSecretValue", (id) => id.startsWith(RESET_SECRET_PREFIX));
+    const deliveries = count("PutSecretValue", () => true);
+    const dynamodbByOperation: Record<string, number> = {};
+    for (const [operation, calls] of Object.entries(stack.dynamodb.operationCounts())) {
+      const delta = calls - (dynamodbBefore[operation] ?? 0);
+      if (delta > 0) dynamodbByOperation[operation] = delta;
+    }
+    const dynamodbCalls = Object.values(dynamodbByOperation).reduce((sum, n) => sum + n, 0);
+    const deadLettered = await deadLetterCount(stack);
+    const per1000 = (n: number) => round((n * 1000) / events);
+    // A run shorter than a minute (or than the cache window) is judged as one whole one.
+    const serviceAccountReadBound = Math.max(
+      1,
+      Math.ceil(durationMs / 1000 / DEFAULT_SECRET_CACHE_SECONDS),
+    );
+
+    const figures = {
+      events,
+      invocations,
+      batchSize: deployed.batchSize,
+      cupiMaxInFlight: deployed.cupiMaxInFlight,
+      actions: workload.actions,
+      durationMs: Math.round(durationMs),
+      eventsPerSecond: round(events / (durationMs / 1000)),
+      failedRecords,
+      deadLettered,
+      puts: { expected: workload.expected.puts, actual: byMethod.PUT ?? 0 },
+      serviceAccount: {
+        secretCacheSeconds: DEFAULT_SECRET_CACHE_SECONDS,
+        getSecretValue: serviceAccountReads,
+        getSecretValuePer1000Events: per1000(serviceAccountReads),
+      },
+      secretsManager: {
+        calls: secretCalls.length,
+        callsPerEvent: round(secretCalls.length / events),
+        resetValueReads: { expected: workload.expected.resetSecretReads, actual: resetSecretReads },
+        deliveries: { expected: workload.expected.deliveries, actual: deliveries },
+      },
+      cuc: {
+        requests: cuc.requests,
+        requestsPerEvent: round(cuc.requests / events),
+        requestsPer1000Events: per1000(cuc.requests),
+        byMethod,
+        freshAuthentications: cuc.freshAuthentications,
+        freshAuthenticationsPer1000Events: per1000(cuc.freshAuthentications),
+        // A run shorter than a minute counts as one minute, as the target does.
+        freshAuthenticationsPerMinute: round(cuc.freshAuthentications / Math.max(1, minutes)),
+        tlsHandshakes: cuc.tlsHandshakes,
+        tlsHandshakesPer1000Events: per1000(cuc.tlsHandshakes),
+        peakConcurrency: cuc.peakConcurrency,
+        throttled: cuc.throttled,
+      },
+      dynamodb: {
+        calls: dynamodbCalls,
+        callsPerEvent: round(dynamodbCalls / events),
+        byOperation: dynamodbByOperation,
+      },
+    };
+    return {
+      figures,
+      targets: [
+        atMost(
+          `GetSecretValue for the service account in a ${Math.round(durationMs / 1000)} s run (cache ${DEFAULT_SECRET_CACHE_SECONDS} s)`,
+          serviceAccountReadBound,
+          serviceAccountReads,
+        ),
+        atMost(
+          "fresh CUC authentications per minute per container",
+          1,
+          round(cuc.freshAuthentications / Math.max(1, minutes)),
+        ),
+        atMost(
+          `TLS handshakes (CUPI_MAX_IN_FLIGHT ${deployed.cupiMaxInFlight})`,
+          deployed.cupiMaxInFlight,
+          cuc.tlsHandshakes,
+        ),
+      ],
+    };
+  } finally {
+    await stack.close();
+  }
+}
