@@ -17,7 +17,8 @@ import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
 export interface ResetHandlerDependencies {
   readonly config: ServiceConfig;
   readonly processor: ResetProcessor;
-  readonly deadLetters: DeadLetterQueue;
+  /** Only `send`: the wiring loads the DLQ's SQS client on the first dead letter. */
+  readonly deadLetters: Pick<DeadLetterQueue, "send">;
   readonly logger: Logger;
 }
 
@@ -39,7 +40,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
     const guardDeadline = lambdaDeadline - config.deadlineSafetyMs / 2;
     // Records wait for a slot rather than all starting at once, so the time check below is
     // made when a record really starts.
-    const slots = new ConcurrencyLimiter(config.cupiMaxInFlight);
+    const slots = new ConcurrencyLimiter(config.recordConcurrency);
 
     const handleRecord = (record: SQSRecord): Promise<void> =>
       slots.run(async () => {

@@ -1,10 +1,10 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import { loadAuthorizationPolicy } from "../authorization/policy.ts";
 import { loadConfig } from "../config/config.ts";
-import { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import type { DeadLetter, DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import { createLogger } from "../logging/logger.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { AttemptLog } from "./attempts.ts";
@@ -69,8 +69,35 @@ export function createResetHandlerFromEnvironment(
   const handler = createResetHandler({
     config,
     processor,
-    deadLetters: new DeadLetterQueue(new SQSClient(awsClientOptions), config.dlqUrl),
+    deadLetters: lazyDeadLetterQueue(config.dlqUrl, awsClientOptions),
     logger,
   });
   return Object.assign(handler, { close: () => connections.close() });
+}
+
+/**
+ * The DLQ path is rare: the SQS client and its commands are loaded on the first dead letter, not
+ * at cold start (where they cost about a tenth of the load time).
+ */
+function lazyDeadLetterQueue(
+  queueUrl: string,
+  clientOptions: SQSClientConfig,
+): Pick<DeadLetterQueue, "send"> {
+  let loading: Promise<DeadLetterQueue> | undefined;
+  const load = async (): Promise<DeadLetterQueue> => {
+    const [{ SQSClient }, { DeadLetterQueue }] = await Promise.all([
+      import("@aws-sdk/client-sqs"),
+      import("../deadletter/dead-letter-queue.ts"),
+    ]);
+    return new DeadLetterQueue(new SQSClient(clientOptions), queueUrl);
+  };
+  return {
+    async send(letter: DeadLetter, abortSignal?: AbortSignal): Promise<void> {
+      loading ??= load().catch((error: unknown) => {
+        loading = undefined;
+        throw error;
+      });
+      await (await loading).send(letter, abortSignal);
+    },
+  };
 }
