@@ -211,9 +211,15 @@ const CHILD = fileURLToPath(new URL("container-child.ts", import.meta.url));
  */
 export async function startContainer(
   stack: LocalStack,
-  options: { readonly environment?: Record<string, string>; readonly timeoutMs: number },
+  options: {
+    readonly environment?: Record<string, string>;
+    readonly timeoutMs: number;
+    /** Node.js and V8 flags for the container process (besides --expose-gc). */
+    readonly nodeFlags?: readonly string[];
+  },
 ): Promise<Container> {
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", CHILD], {
+  const flags = ["--expose-gc", ...(options.nodeFlags ?? [])];
+  const child: ChildProcess = spawn(process.execPath, [...flags, CHILD], {
     env: {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: "INFO",
