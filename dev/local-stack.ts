@@ -99,8 +99,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     DLQ_URL: queues.dlqUrl,
     QUEUE_URL: queues.queueUrl,
     DELIVERY_SECRET_PREFIX: DELIVERY_PREFIX,
-    // A busy simulator should show the breaker open and close again, not stall a demo for 30 s.
+    // A busy simulator should show the breaker open and close again, not stall a demo for 30 s;
+    // and a few injected 503s should show the adaptive limit pausing, not stop it for 20 s.
     CIRCUIT_BREAKER_COOLDOWN_MS: "1000",
+    CUPI_MAX_PAUSE_MS: "1000",
     ...options.environment,
   };
   return {

@@ -90,9 +90,11 @@ if (realCupi === undefined && !values["no-examples"]) {
     );
     sent.set(MessageId ?? file, file);
   }
-  // CUC is busy for a moment: the first records exhaust their in-call retries and come back.
-  stack.simulator.injectFaults(...Array<"503">(4).fill("503"));
-  console.log(`\nSent ${sent.size} example events (CUC answers the first 4 requests 503)…`);
+  // CUC fails for a moment: of the two records started first, one at least exhausts its 4
+  // in-call attempts and comes back. (503s would not show this: the adaptive limit waits them out
+  // within the delivery.)
+  stack.simulator.injectFaults(...Array<"500-html">(8).fill("500-html"));
+  console.log(`\nSent ${sent.size} example events (CUC answers the first 8 requests 500)…`);
   await drainQueue();
   await printOutcomes();
 }

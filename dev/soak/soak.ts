@@ -115,6 +115,9 @@ const SOAK_ENVIRONMENT = {
   // At a fifth of requests faulted, runs of 5 failures come every few thousand requests and each
   // opening fails every record in flight; the breaker is for a CUC that is down, not this.
   CIRCUIT_BREAKER_FAILURES: "10",
+  // Its 503s are random faults, not contention; paused for up to 20 s each, as for a crowded CUC,
+  // they would stretch the soak past any sensible time limit. Scaled down with the rest.
+  CUPI_MAX_PAUSE_MS: "300",
 };
 const POLL_INTERVAL_MS = 200;
 const SECRET_PREFIX = "cupi-reset/resets/soak/";
@@ -145,7 +148,7 @@ function share(events: number, fraction: number): number {
 }
 
 /** Distinct PINs, each valid for its user under CUC's trivial-credential rules. */
-function pinSource(): (user: SimulatedUser) => string {
+export function pinSource(): (user: SimulatedUser) => string {
   const used = new Set<string>();
   return (user) => {
     const cupiUser: CupiUser = {

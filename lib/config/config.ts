@@ -28,8 +28,23 @@ export interface ServiceConfig {
   readonly serviceAccountSecretNames: ReadonlySet<string>;
   /** DELIVERY_SECRET_PREFIX: `deliverTo` secrets must start with it; unset means no delivery. */
   readonly deliverySecretPrefix: string | undefined;
-  /** CUPI_MAX_IN_FLIGHT: requests in flight per CUC host per container. Default 2. */
+  /**
+   * CUPI_MAX_IN_FLIGHT: the most requests in flight per CUC host per container; the adaptive
+   * limit stays at or below it. Default 2.
+   */
   readonly cupiMaxInFlight: number;
+  /**
+   * CUPI_ADAPTIVE_LIMIT=off keeps CUPI_MAX_IN_FLIGHT fixed (503s then count as failures for the
+   * circuit breaker); otherwise the limit adapts to CUC's 503s below it, pausing up to
+   * CUPI_MAX_PAUSE_MS (default 20 s) when even one request is too many (see docs/performance.md).
+   */
+  readonly cupiAdaptiveLimit: { readonly maxPauseMs: number } | false;
+  /**
+   * RECORD_CONCURRENCY: records of a batch processed at once. Default twice CUPI_MAX_IN_FLIGHT,
+   * so that while one record waits on DynamoDB or Secrets Manager another has a CUPI request
+   * ready: CUC's slots stay busy without more requests in flight.
+   */
+  readonly recordConcurrency: number;
   /** CUPI_ALLOW_INSECURE_HTTP=true permits http:// (the local simulator only). */
   readonly allowInsecureHttp: boolean;
   /**
@@ -77,6 +92,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   }
   const dlqUrl = nonEmpty(env.DLQ_URL);
   if (dlqUrl === undefined) throw new ConfigurationError("DLQ_URL is required");
+  const cupiMaxInFlight = positiveInteger("CUPI_MAX_IN_FLIGHT", env.CUPI_MAX_IN_FLIGHT, 2);
   return {
     defaultCluster:
       baseUrl === undefined || secretId === undefined
@@ -93,7 +109,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
         .map(secretName),
     ),
     deliverySecretPrefix: nonEmpty(env.DELIVERY_SECRET_PREFIX),
-    cupiMaxInFlight: positiveInteger("CUPI_MAX_IN_FLIGHT", env.CUPI_MAX_IN_FLIGHT, 2),
+    cupiMaxInFlight,
+    cupiAdaptiveLimit: adaptiveLimit(env),
+    recordConcurrency: positiveInteger(
+      "RECORD_CONCURRENCY",
+      env.RECORD_CONCURRENCY,
+      2 * cupiMaxInFlight,
+    ),
     allowInsecureHttp: env.CUPI_ALLOW_INSECURE_HTTP === "true",
     cupiTimeouts: {
       connectMs: positiveInteger("CUPI_CONNECT_TIMEOUT_MS", env.CUPI_CONNECT_TIMEOUT_MS, 5_000),
@@ -190,4 +212,15 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function adaptiveLimit(
+  env: Readonly<Record<string, string | undefined>>,
+): ServiceConfig["cupiAdaptiveLimit"] {
+  const setting = nonEmpty(env.CUPI_ADAPTIVE_LIMIT) ?? "on";
+  if (setting !== "on" && setting !== "off") {
+    throw new ConfigurationError(`CUPI_ADAPTIVE_LIMIT must be "on" or "off", not "${setting}"`);
+  }
+  if (setting === "off") return false;
+  return { maxPauseMs: positiveInteger("CUPI_MAX_PAUSE_MS", env.CUPI_MAX_PAUSE_MS, 20_000) };
 }

@@ -18,7 +18,12 @@ import {
 } from "./entities.ts";
 import { CupiError, type CupiErrorKind, kindForStatus, RETRIED_IN_CALL } from "./errors.ts";
 import { requireAlias, requireObjectId, UnsafeIdentifierError, vmrestPath } from "./identifiers.ts";
-import { type ConcurrencyLimiter, limiterForOrigin } from "./limiter.ts";
+import {
+  type AdaptiveLimitOptions,
+  type ConcurrencyLimiter,
+  type LoadSignal,
+  limiterForOrigin,
+} from "./limiter.ts";
 import { DEFAULT_RETRY, type RetryOptions, retryWithBackoff } from "./retry.ts";
 import { DEFAULT_SESSION_TTL_MS, SessionCookies } from "./session-cookies.ts";
 import { type CupiHttpRequest, CupiTransport, type CupiTransportOptions } from "./transport.ts";
@@ -34,10 +39,17 @@ import type {
 export interface CupiClientOptions extends Omit<CupiTransportOptions, "connections"> {
   readonly account: CupiAccount;
   /**
-   * Requests in flight at once to this host, for the whole process. Default 2: CUC serves only 5
-   * at once, shared with administrators in its web pages.
+   * Most requests in flight at once to this host, for the whole process. Default 2: CUC serves
+   * only 5 at once, shared with administrators in its web pages.
    */
   readonly maxInFlight?: number;
+  /**
+   * Below `maxInFlight`, the limit adapts to CUC's 503s (see `AdaptiveLimitOptions`): it starts at
+   * 1, rises while calls succeed, halves on a 503 and pauses on a 503 at 1, so that containers
+   * that do not know about each other share CUC without tipping it into 503s. `false` keeps the
+   * limit at `maxInFlight`. Shared by every client of the host in the process.
+   */
+  readonly adaptiveLimit?: AdaptiveLimitOptions | false;
   readonly retry?: RetryOptions;
   /** Deadline for a call whose caller passes none. Default 30 s. */
   readonly defaultCallTimeoutMs?: number;
@@ -52,9 +64,10 @@ export interface CupiClientOptions extends Omit<CupiTransportOptions, "connectio
   readonly authenticationCooldownMs?: number;
   /**
    * Shared by every client of this host in the process. After `failureThreshold` (default 5)
-   * consecutive `busy`, `server`, `timeout` or `network` attempts, attempts fail at once with
-   * `unavailable`, sending nothing, for `coolDownMs` (default 30 s); then one trial attempt closes
-   * it again or re-opens it. Any other answer counts as CUC being up. `false` disables it.
+   * consecutive `server`, `timeout` or `network` attempts (and `busy` ones when the limit is not
+   * adaptive), attempts fail at once with `unavailable`, sending nothing, for `coolDownMs`
+   * (default 30 s); then one trial attempt closes it again or re-opens it. Any other answer
+   * counts as CUC being up. `false` disables it.
    */
   readonly circuitBreaker?: CircuitBreakerOptions | false;
 }
@@ -107,7 +120,11 @@ export class CupiClient {
   constructor(options: CupiClientOptions) {
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.#transport = new CupiTransport({ ...options, connections: maxInFlight });
-    this.#limiter = limiterForOrigin(this.#transport.origin, maxInFlight);
+    this.#limiter = limiterForOrigin(
+      this.#transport.origin,
+      maxInFlight,
+      options.adaptiveLimit ?? {},
+    );
     this.#circuitBreaker =
       options.circuitBreaker === false
         ? undefined
@@ -127,7 +144,7 @@ export class CupiClient {
     return this.#transport.origin;
   }
 
-  /** The process-wide limiter for this host (for metrics: in flight, peak, queued). */
+  /** The process-wide limiter for this host (for metrics: limit, in flight, peak, queued, 503s). */
   get limiter(): ConcurrencyLimiter {
     return this.#limiter;
   }
@@ -281,6 +298,9 @@ export class CupiClient {
           deadline,
           shouldRetry: (error: CupiError) =>
             RETRIED_IN_CALL.has(error.kind) && (idempotent || !error.mayHaveTakenEffect),
+          // The adaptive limit paces what CUC's throttle turned away: pausing this host for the
+          // whole process, not only this call.
+          paced: (error: CupiError) => error.kind === "busy" && this.#limiter.adaptive,
           onDeadline: (attempted, lastError) =>
             new CupiError(
               `stopped at the deadline after ${attempted} attempt(s)${lastError ? `; last error: ${lastError.message}` : ""}`,
@@ -295,13 +315,17 @@ export class CupiClient {
         },
         ({ attempt, signal }) =>
           this.#limiter
-            .run(() => {
-              // A refused account sends nothing, so it says nothing about CUC: checked first.
-              this.#refuseRejectedAccount(exchange.operation);
-              const permit = this.#admit(exchange.operation);
-              attempts = attempt;
-              return this.#attempt(exchange, signal, permit);
-            }, signal)
+            .run(
+              () => {
+                // A refused account sends nothing, so it says nothing about CUC: checked first.
+                this.#refuseRejectedAccount(exchange.operation);
+                const permit = this.#admit(exchange.operation);
+                attempts = attempt;
+                return this.#attempt(exchange, signal, permit);
+              },
+              signal,
+              loadSignal,
+            )
             .catch((error: unknown) => {
               if (!signal.aborted || error !== signal.reason) throw error;
               // The deadline struck while waiting for a free slot: nothing was sent.
@@ -348,6 +372,9 @@ export class CupiClient {
       return body;
     } catch (error) {
       if (!(error instanceof CupiError)) permit?.abandoned();
+      // With an adaptive limit, 503s are its business: they pause sending, and a CUC that sheds
+      // load is up. Without one, a run of 503s is what opens the circuit.
+      else if (error.kind === "busy" && this.#limiter.adaptive) permit?.abandoned();
       else if (!CUC_DOWN_KINDS.has(error.kind)) permit?.succeeded();
       // Cut short by the caller's deadline or signal: no sign that CUC is down.
       else if (signal.aborted) permit?.abandoned();
@@ -448,6 +475,17 @@ export class CupiClient {
       ...(cupiMessage === undefined ? {} : { cupiMessage }),
     });
   }
+}
+
+/** What an attempt's outcome tells the adaptive limit: a 503 is CUC's throttle at work. */
+function loadSignal(outcome: { error: unknown } | { value: unknown }): LoadSignal {
+  if ("value" in outcome) return "served";
+  const { error } = outcome;
+  if (!(error instanceof CupiError)) return "neutral";
+  if (error.kind === "busy") return "throttled";
+  // Any other answer from CUC (a 404, a 400) was served; a timeout or a dropped connection says
+  // nothing certain about the throttle.
+  return error.status === undefined ? "neutral" : "served";
 }
 
 /** Deadlines are epoch milliseconds; a small number is a duration passed by mistake. */

@@ -16,7 +16,12 @@ export {
 export { buildCredentialXml, MAX_CREDENTIAL_LENGTH } from "./credential-xml.ts";
 export { CupiError, type CupiErrorKind } from "./errors.ts";
 export { isAlias, isObjectId } from "./identifiers.ts";
-export { ConcurrencyLimiter } from "./limiter.ts";
+export {
+  type AdaptiveLimitOptions,
+  ConcurrencyLimiter,
+  DEFAULT_ADAPTIVE_LIMIT,
+  type LimiterStats,
+} from "./limiter.ts";
 export type { RetryOptions } from "./retry.ts";
 export { type CupiTimeouts, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_TIMEOUTS } from "./transport.ts";
 export * from "./types.ts";

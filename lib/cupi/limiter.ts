@@ -1,22 +1,121 @@
 import { sharedPerOrigin } from "./per-origin.ts";
 
 /**
- * Keeps at most `limit` operations in flight, queueing the rest in arrival order. CUC serves only 5
- * API and web requests at once, shared with its human administrators, so this client must stay well
- * below that.
+ * How a limiter adapts to a server that turns requests away (CUC answers 503 "Server busy" beyond
+ * 5 requests at once, counting every client and its administrators' web pages): a slow start,
+ * then one more after a quiet interval and one less per 503, with two additions for a server
+ * shared by containers that do not know about each other: below one request in flight the
+ * limiter pauses, and a rise that met a 503 makes the next rise wait four times as long.
+ */
+export interface AdaptiveLimitOptions {
+  /**
+   * Pause after a 503 with one request in flight, before anything is sent again: ×4 after each
+   * pause, up to `maxPauseMs`, back to this after `maxProbeIntervalMs` without a 503; jittered
+   * ×0.5–1.5. Default 100 ms, about one CUC request, so that a stray 503 costs little.
+   */
+  readonly minPauseMs?: number;
+  /**
+   * Default 20 s: five containers paused while five others hold CUC's slots then cost it about a
+   * 503 every 4 s between them (bench/throttle.ts measures it).
+   */
+  readonly maxPauseMs?: number;
+  /**
+   * Time without a 503 before the limit rises by one. ×4 each time a rise meets a 503, up to
+   * `maxProbeIntervalMs`; back to this after `maxProbeIntervalMs` without any 503. Default 1 s.
+   */
+  readonly probeIntervalMs?: number;
+  /** Default 30 s. */
+  readonly maxProbeIntervalMs?: number;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+/**
+ * How much longer the next pause, or the wait before the next rise, becomes after one that did not
+ * help: four times, so that ten containers reach their long pauses after a handful of 503s each.
+ */
+const BACKOFF = 4;
+
+export const DEFAULT_ADAPTIVE_LIMIT: Required<Omit<AdaptiveLimitOptions, "random" | "now">> = {
+  minPauseMs: 100,
+  maxPauseMs: 20_000,
+  probeIntervalMs: 1_000,
+  maxProbeIntervalMs: 30_000,
+};
+
+/** The outcome of one operation, as far as the server's load is concerned. */
+export type LoadSignal = "served" | "throttled" | "neutral";
+
+export interface LimiterStats {
+  /** Operations the server served (LoadSignal "served"). */
+  readonly served: number;
+  /** Operations the server turned away as too busy. */
+  readonly throttled: number;
+  /** Times the limit went down (by one, or a pause). */
+  readonly decreases: number;
+  readonly pauses: number;
+}
+
+/**
+ * Keeps at most `limit` operations in flight, queueing the rest in arrival order. With `adaptive`
+ * options the limit starts at 1, doubles per round of successes until the first 503 or the
+ * ceiling (`maxInFlight`), drops by one on a 503, pauses everything on a 503 at 1, and creeps
+ * back up one at a time while calls succeed. Without them it stays at `maxInFlight`.
  */
 export class ConcurrencyLimiter {
   readonly #waiting: Array<() => void> = [];
+  readonly #adaptive: Required<AdaptiveLimitOptions> | undefined;
+  #maxInFlight: number;
   #limit: number;
   #inFlight = 0;
   #peak = 0;
+  #slowStart: boolean;
+  /** Bumped by each decrease: a 503 for an operation started before it was already acted on. */
+  #generation = 0;
+  #lastChangeAt = 0;
+  #lastThrottleAt = Number.NEGATIVE_INFINITY;
+  /** Set when the limit last rose; a 503 for an operation started after that rise means it overshot. */
+  #risenAt: number | undefined;
+  #probeIntervalMs = 0;
+  #pauseMs = 0;
+  #pausedUntil = 0;
+  #wakeUp: NodeJS.Timeout | undefined;
+  #stats = { served: 0, throttled: 0, decreases: 0, pauses: 0 };
 
-  constructor(limit: number) {
-    this.#limit = validLimit(limit);
+  constructor(maxInFlight: number, adaptive?: AdaptiveLimitOptions) {
+    this.#maxInFlight = validLimit(maxInFlight);
+    if (adaptive === undefined) {
+      this.#adaptive = undefined;
+      this.#limit = this.#maxInFlight;
+      this.#slowStart = false;
+      return;
+    }
+    this.#adaptive = {
+      ...DEFAULT_ADAPTIVE_LIMIT,
+      random: Math.random,
+      now: Date.now,
+      ...adaptive,
+    };
+    this.#limit = 1;
+    this.#slowStart = this.#maxInFlight > 1;
+    this.#probeIntervalMs = this.#adaptive.probeIntervalMs;
+    this.#pauseMs = this.#adaptive.minPauseMs;
+    this.#lastChangeAt = this.#adaptive.now();
   }
 
+  /** The number of operations allowed in flight now (1 while paused: what resumes after). */
   get limit(): number {
     return this.#limit;
+  }
+
+  /** Whether the limit adapts to the server's 503s (and pauses), or stays at `maxInFlight`. */
+  get adaptive(): boolean {
+    return this.#adaptive !== undefined;
+  }
+
+  /** The ceiling the limit never passes. */
+  get maxInFlight(): number {
+    return this.#maxInFlight;
   }
 
   get inFlight(): number {
@@ -32,24 +131,113 @@ export class ConcurrencyLimiter {
     return this.#waiting.length;
   }
 
-  /** Lowers the limit (never raises it): every client sharing the limiter gets the strictest. */
-  tighten(limit: number): void {
-    this.#limit = Math.min(this.#limit, validLimit(limit));
+  /** Epoch milliseconds until which nothing starts, or 0. */
+  get pausedUntil(): number {
+    return this.#pausedUntil;
   }
 
-  /** Runs `operation` once a slot is free; gives up waiting when `signal` aborts. */
-  async run<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  get stats(): LimiterStats {
+    return { ...this.#stats };
+  }
+
+  /** Lowers the ceiling (never raises it): every client sharing the limiter gets the strictest. */
+  tighten(maxInFlight: number): void {
+    this.#maxInFlight = Math.min(this.#maxInFlight, validLimit(maxInFlight));
+    this.#limit = Math.min(this.#limit, this.#maxInFlight);
+  }
+
+  /**
+   * Runs `operation` once a slot is free; gives up waiting when `signal` aborts. `signalOf` tells
+   * the adaptive limit what the outcome says about the server's load (default: a success was
+   * served, an error is neutral).
+   */
+  async run<T>(
+    operation: () => Promise<T>,
+    signal?: AbortSignal,
+    signalOf: (outcome: { error: unknown } | { value: T }) => LoadSignal = servedUnlessFailed,
+  ): Promise<T> {
     await this.#acquire(signal);
+    const generation = this.#generation;
+    const startedAt = this.#now();
+    let load: LoadSignal = "neutral";
     try {
-      return await operation();
+      const value = await operation();
+      load = signalOf({ value });
+      return value;
+    } catch (error) {
+      load = signalOf({ error });
+      throw error;
     } finally {
-      this.#release();
+      this.#inFlight--;
+      this.#adapt(load, generation, startedAt);
+      this.#drain();
     }
+  }
+
+  #now(): number {
+    return this.#adaptive?.now() ?? 0;
+  }
+
+  #adapt(load: LoadSignal, generation: number, startedAt: number): void {
+    const adaptive = this.#adaptive;
+    if (load === "served") this.#stats.served++;
+    if (load === "throttled") this.#stats.throttled++;
+    if (adaptive === undefined || load === "neutral") return;
+    const now = adaptive.now();
+    if (load === "served") {
+      this.#rise(adaptive, now);
+      return;
+    }
+    this.#lastThrottleAt = now;
+    // Every operation in flight when the server filled up may be turned away: one decrease for
+    // them all, as TCP reacts once per window.
+    if (generation !== this.#generation) return;
+    this.#slowStart = false;
+    if (this.#risenAt !== undefined && startedAt >= this.#risenAt) {
+      this.#probeIntervalMs = Math.min(
+        adaptive.maxProbeIntervalMs,
+        this.#probeIntervalMs * BACKOFF,
+      );
+    }
+    this.#risenAt = undefined;
+    this.#generation++;
+    this.#stats.decreases++;
+    this.#lastChangeAt = now;
+    if (this.#limit > 1) {
+      // One less, not half: with CUC's 5 slots shared by a few containers, halving would leave
+      // slots idle; what matters here is CUC's use, not converging to equal shares.
+      this.#limit--;
+      return;
+    }
+    const jitter = 0.5 + adaptive.random();
+    this.#pausedUntil = now + Math.round(this.#pauseMs * jitter);
+    this.#pauseMs = Math.min(adaptive.maxPauseMs, this.#pauseMs * BACKOFF);
+    this.#stats.pauses++;
+  }
+
+  #rise(adaptive: Required<AdaptiveLimitOptions>, now: number): void {
+    if (now - this.#lastThrottleAt >= adaptive.maxProbeIntervalMs) {
+      // Long enough without a 503 that the contention seen before is over. Not sooner: a
+      // container pushed out of its slot must not come back at short pauses, each a 503.
+      this.#pauseMs = adaptive.minPauseMs;
+      this.#probeIntervalMs = adaptive.probeIntervalMs;
+    }
+    if (this.#limit >= this.#maxInFlight) return;
+    if (this.#slowStart) {
+      this.#limit++;
+      this.#slowStart = this.#limit < this.#maxInFlight;
+    } else if (now - this.#lastChangeAt >= this.#probeIntervalMs) {
+      this.#limit++;
+      this.#risenAt = now;
+    } else {
+      return;
+    }
+    this.#lastChangeAt = now;
   }
 
   #acquire(signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
-    if (this.#inFlight < this.#limit) {
+    if (this.#waiting.length === 0 && this.#canStart()) {
       this.#take();
       return Promise.resolve();
     }
@@ -66,7 +254,12 @@ export class ConcurrencyLimiter {
       };
       this.#waiting.push(grant);
       signal?.addEventListener("abort", abandon, { once: true });
+      this.#drain();
     });
+  }
+
+  #canStart(): boolean {
+    return this.#inFlight < this.#limit && this.#now() >= this.#pausedUntil;
   }
 
   #take(): void {
@@ -74,10 +267,21 @@ export class ConcurrencyLimiter {
     this.#peak = Math.max(this.#peak, this.#inFlight);
   }
 
-  #release(): void {
-    this.#inFlight--;
-    if (this.#inFlight < this.#limit) this.#waiting.shift()?.();
+  #drain(): void {
+    while (this.#waiting.length > 0 && this.#canStart()) this.#waiting.shift()?.();
+    if (this.#waiting.length === 0 || this.#wakeUp !== undefined) return;
+    const pause = this.#pausedUntil - this.#now();
+    if (pause <= 0) return;
+    this.#wakeUp = setTimeout(() => {
+      this.#wakeUp = undefined;
+      this.#drain();
+    }, pause);
   }
+}
+
+// A function of its own: Node's type stripping cannot parse an arrow using `in` as a default value.
+function servedUnlessFailed(outcome: { error: unknown } | { value: unknown }): LoadSignal {
+  return "value" in outcome ? "served" : "neutral";
 }
 
 function validLimit(limit: number): number {
@@ -90,9 +294,19 @@ function validLimit(limit: number): number {
 const limitersByOrigin = new Map<string, ConcurrencyLimiter>();
 
 /**
- * The process-wide limiter for one CUC host. Every client of the same origin in this process shares
- * it, so replacing a client (say, after the service-account secret rotates) cannot double the load.
+ * The process-wide adaptive limiter for one CUC host. Every client of the same origin in this
+ * process shares it, so replacing a client (say, after the service-account secret rotates) cannot
+ * double the load, and what one client learns about CUC's load the others use.
  */
-export function limiterForOrigin(origin: string, limit: number): ConcurrencyLimiter {
-  return sharedPerOrigin(limitersByOrigin, origin, limit, (first) => new ConcurrencyLimiter(first));
+export function limiterForOrigin(
+  origin: string,
+  maxInFlight: number,
+  adaptive: AdaptiveLimitOptions | false = {},
+): ConcurrencyLimiter {
+  return sharedPerOrigin(
+    limitersByOrigin,
+    origin,
+    maxInFlight,
+    (first) => new ConcurrencyLimiter(first, adaptive === false ? undefined : adaptive),
+  );
 }

@@ -44,6 +44,11 @@ export interface RetryPlan<E extends Error> {
   readonly random?: () => number;
   /** The caller's own cancellation, treated like the deadline. */
   readonly signal?: AbortSignal;
+  /**
+   * Retried failures that use up no attempt and wait no backoff, because something else paces
+   * them (the adaptive limit pauses after a 503); the deadline still bounds them. Default none.
+   */
+  readonly paced?: (error: E) => boolean;
 }
 
 /**
@@ -56,9 +61,14 @@ export async function retryWithBackoff<T, E extends Error>(
   attempt: (context: RetryContext) => Promise<T>,
 ): Promise<T> {
   let lastError: E | undefined;
-  for (let attemptNumber = 1; attemptNumber <= plan.options.maxAttempts; attemptNumber++) {
+  // Attempts sent, and the backoff's count of them (paced failures do not count).
+  let attemptNumber = 0;
+  let counted = 0;
+  while (counted < plan.options.maxAttempts) {
     const remaining = plan.deadline - Date.now();
-    if (remaining <= 0) throw plan.onDeadline(attemptNumber - 1, lastError);
+    if (remaining <= 0) throw plan.onDeadline(attemptNumber, lastError);
+    attemptNumber++;
+    counted++;
     const deadlineSignal = AbortSignal.timeout(remaining);
     const signal = plan.signal ? AbortSignal.any([deadlineSignal, plan.signal]) : deadlineSignal;
     try {
@@ -69,8 +79,13 @@ export async function retryWithBackoff<T, E extends Error>(
       if (signal.aborted && plan.shouldRetry(lastError)) {
         throw plan.onDeadline(attemptNumber, lastError);
       }
-      if (!plan.shouldRetry(lastError) || attemptNumber === plan.options.maxAttempts) throw error;
-      const delay = backoffDelay(attemptNumber - 1, plan.options, plan.random);
+      if (!plan.shouldRetry(lastError)) throw error;
+      if (plan.paced?.(lastError) === true) {
+        counted--;
+        continue;
+      }
+      if (counted === plan.options.maxAttempts) throw error;
+      const delay = backoffDelay(counted - 1, plan.options, plan.random);
       if (Date.now() + delay >= plan.deadline) throw error;
       try {
         await sleep(delay, undefined, plan.signal ? { signal: plan.signal } : {});
@@ -80,5 +95,5 @@ export async function retryWithBackoff<T, E extends Error>(
     }
   }
   // The loop returns or throws on its last attempt; this satisfies the type checker.
-  throw plan.onDeadline(plan.options.maxAttempts, lastError);
+  throw plan.onDeadline(attemptNumber, lastError);
 }

@@ -35,6 +35,7 @@ export function createResetHandlerFromEnvironment(
   });
   const connections = new CupiConnections(secrets, {
     maxInFlight: config.cupiMaxInFlight,
+    adaptiveLimit: config.cupiAdaptiveLimit,
     allowInsecureHttp: config.allowInsecureHttp,
     circuitBreaker: config.circuitBreaker,
     timeouts: config.cupiTimeouts,

@@ -47,6 +47,8 @@ describe("defaults", () => {
       serviceAccountSecretNames: new Set(["cupi-reset/service-account"]),
       deliverySecretPrefix: undefined,
       cupiMaxInFlight: 2,
+      cupiAdaptiveLimit: { maxPauseMs: 20_000 },
+      recordConcurrency: 4,
       allowInsecureHttp: false,
       cupiTimeouts: { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 },
       circuitBreaker: { failureThreshold: 5, coolDownMs: 30_000 },
@@ -98,6 +100,14 @@ describe("defaults", () => {
     });
     expect(config.deliverySecretPrefix).toBe("cupi-reset/delivery/");
     expect(config.cupiMaxInFlight).toBe(4);
+    // Twice the CUPI limit unless set.
+    expect(config.recordConcurrency).toBe(8);
+    expect(loadConfig({ ...MINIMAL, RECORD_CONCURRENCY: "3" }).recordConcurrency).toBe(3);
+    expect(loadConfig({ ...MINIMAL, CUPI_ADAPTIVE_LIMIT: "off" }).cupiAdaptiveLimit).toBe(false);
+    expect(loadConfig({ ...MINIMAL, CUPI_MAX_PAUSE_MS: "500" }).cupiAdaptiveLimit).toEqual({
+      maxPauseMs: 500,
+    });
+    expect(refusal({ ...MINIMAL, CUPI_ADAPTIVE_LIMIT: "false" })).toMatch(/"on" or "off"/);
     expect(config.allowInsecureHttp).toBe(true);
     expect(config.serviceSecretCacheSeconds).toBe(60);
     expect(config.recordMinTimeMs).toBe(15_000);

@@ -64,6 +64,8 @@ function client(overrides: Partial<CupiClientOptions> = {}): CupiClient {
     caCertificate: certificates.ca.cert,
     account: ACCOUNT,
     retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
+    // These tests inject 503s to test retries; the adaptive limit's pauses have tests of their own.
+    adaptiveLimit: false,
     ...overrides,
   });
   clients.push(created);
@@ -625,6 +627,7 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
         caCertificate: certificates.ca.cert,
         account: ACCOUNT,
         retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 2 },
+        adaptiveLimit: false,
         ...overrides,
         ...more,
       });
@@ -796,5 +799,69 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
     expect(await failure(cupi.version())).toMatchObject({ kind: "busy", attempts: 4 });
     expect(await failure(cupi.version())).toMatchObject({ kind: "busy", attempts: 4 });
     expect(host.stats.requests).toBe(8);
+  });
+});
+
+describe("CupiClient's adaptive limit (one per host per process)", () => {
+  it("learns how many requests CUC serves at once: every call succeeds, few 503s, no opened circuit", async () => {
+    const small = await createCupiSimulator({
+      users,
+      rules,
+      tls: certificates.server,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+      maxConcurrent: 2,
+      latencyMs: 20,
+    });
+    try {
+      const cupi = new CupiClient({
+        baseUrl: small.url,
+        caCertificate: certificates.ca.cert,
+        account: ACCOUNT,
+        maxInFlight: 5,
+        // Short pauses keep the test quick; the shape of the reaction is what is tested.
+        adaptiveLimit: { minPauseMs: 5, maxPauseMs: 50 },
+        circuitBreaker: { failureThreshold: 2, coolDownMs: 60_000 },
+      });
+      clients.push(cupi);
+      await Promise.all(Array.from({ length: 60 }, () => cupi.getUser(JSMITH)));
+      const { throttled, requests } = small.stats;
+      expect(requests - throttled).toBe(60);
+      // The slow start overshoots once; afterwards the limit stays at CUC's 2.
+      expect(throttled).toBeGreaterThan(0);
+      expect(throttled).toBeLessThan(15);
+      expect(cupi.limiter.limit).toBeLessThanOrEqual(2);
+      expect(cupi.limiter.stats.throttled).toBe(throttled);
+      expect(cupi.circuitBreaker?.snapshot()).toMatchObject({ state: "closed", openings: 0 });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("retries 503s past maxAttempts, paced by the limit's pauses, until CUC serves the call", async () => {
+    const busy = await createCupiSimulator({
+      users,
+      rules,
+      tls: certificates.server,
+      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    });
+    try {
+      const cupi = new CupiClient({
+        baseUrl: busy.url,
+        caCertificate: certificates.ca.cert,
+        account: ACCOUNT,
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+        adaptiveLimit: { minPauseMs: 10, maxPauseMs: 40, random: () => 0.5 },
+      });
+      clients.push(cupi);
+      busy.injectFaults(...Array<"503">(4).fill("503"));
+      const started = Date.now();
+      await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+      // Pauses of 10, 40, 40 and 40 ms came between the five attempts.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+      expect(busy.stats.requests).toBe(5);
+      expect(cupi.limiter.stats).toMatchObject({ throttled: 4, pauses: 4 });
+    } finally {
+      await busy.close();
+    }
   });
 });

@@ -61,7 +61,149 @@ describe("limiterForOrigin", () => {
     const third = limiterForOrigin("https://cuc-a.test:8443", 5);
     expect(second).toBe(first);
     expect(third).toBe(first);
-    expect(first.limit).toBe(2);
+    expect(first.maxInFlight).toBe(2);
     expect(limiterForOrigin("https://cuc-b.test", 3)).not.toBe(first);
+  });
+});
+
+describe("ConcurrencyLimiter with an adaptive limit", () => {
+  const served = async (): Promise<string> => "ok";
+  const busy = async (): Promise<never> => Promise.reject(new Error("503"));
+  const signalOf = (outcome: { error: unknown } | { value: unknown }) =>
+    "value" in outcome ? ("served" as const) : ("throttled" as const);
+
+  function manualClock(start = 1_000_000) {
+    let now = start;
+    return { now: () => now, advance: (ms: number) => (now += ms) };
+  }
+
+  it("starts at 1 and rises by one per success up to its ceiling while nothing is turned away", async () => {
+    const limiter = new ConcurrencyLimiter(4, { now: manualClock().now });
+    const seen: number[] = [limiter.limit];
+    for (let index = 0; index < 6; index++) {
+      await limiter.run(served, undefined, signalOf);
+      seen.push(limiter.limit);
+    }
+    expect(seen).toEqual([1, 2, 3, 4, 4, 4, 4]);
+  });
+
+  it("drops by one, once, for all the operations turned away together", async () => {
+    const clock = manualClock();
+    const limiter = new ConcurrencyLimiter(8, { now: clock.now });
+    for (let index = 0; index < 7; index++) await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(8);
+    const releases: Array<() => void> = [];
+    const running = Array.from({ length: 8 }, () =>
+      limiter
+        .run(
+          () => new Promise<never>((_, reject) => releases.push(() => reject(new Error("503")))),
+          undefined,
+          signalOf,
+        )
+        .catch(() => undefined),
+    );
+    await Promise.resolve();
+    for (const release of releases) release();
+    await Promise.all(running);
+    expect(limiter.limit).toBe(7);
+    expect(limiter.stats).toMatchObject({ throttled: 8, decreases: 1, pauses: 0 });
+  });
+
+  it("after a 503, rises again only after the probe interval, and waits four times as long after a rise that met a 503", async () => {
+    const clock = manualClock();
+    const limiter = new ConcurrencyLimiter(4, {
+      now: clock.now,
+      probeIntervalMs: 1_000,
+      maxProbeIntervalMs: 60_000,
+    });
+    await limiter.run(served, undefined, signalOf);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(3);
+    // The slow start's overshoot: one less, and the probe interval is unchanged.
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    expect(limiter.limit).toBe(2);
+    clock.advance(999);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(2);
+    clock.advance(1);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(3);
+    // That rise overshot: back to 2, and the next rise waits 4 s instead of 1.
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    expect(limiter.limit).toBe(2);
+    clock.advance(3_999);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(2);
+    clock.advance(1);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(3);
+  });
+
+  it("forgets the contention after the longest probe interval without a 503", async () => {
+    const clock = manualClock();
+    const limiter = new ConcurrencyLimiter(4, {
+      now: clock.now,
+      probeIntervalMs: 1_000,
+      maxProbeIntervalMs: 10_000,
+    });
+    await limiter.run(served, undefined, signalOf);
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    clock.advance(1_000);
+    await limiter.run(served, undefined, signalOf);
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    expect(limiter.limit).toBe(1);
+    // 10 s without a 503: the next rises come at the first interval again.
+    clock.advance(10_000);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(2);
+    clock.advance(1_000);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(3);
+  });
+
+  it("pauses every operation after a 503 at one in flight, four times longer after each pause", async () => {
+    const limiter = new ConcurrencyLimiter(2, {
+      minPauseMs: 20,
+      maxPauseMs: 1_000,
+      random: () => 0.5,
+    });
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    const firstPause = limiter.pausedUntil - Date.now();
+    expect(firstPause).toBeGreaterThan(10);
+    expect(firstPause).toBeLessThanOrEqual(20);
+    let started = Date.now();
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10);
+    const secondPause = limiter.pausedUntil - Date.now();
+    expect(secondPause).toBeGreaterThan(70);
+    expect(secondPause).toBeLessThanOrEqual(80);
+    started = Date.now();
+    await limiter.run(served, undefined, signalOf);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+    // A request served does not shorten the next pause: contention is not over yet.
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    const thirdPause = limiter.pausedUntil - Date.now();
+    expect(thirdPause).toBeGreaterThan(300);
+    expect(thirdPause).toBeLessThanOrEqual(320);
+    expect(limiter.stats).toMatchObject({ served: 1, throttled: 3, pauses: 3 });
+  });
+
+  it("lets a waiting operation give up during a pause", async () => {
+    const limiter = new ConcurrencyLimiter(1, { minPauseMs: 5_000, random: () => 0.5 });
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    const controller = new AbortController();
+    const waiting = limiter.run(served, controller.signal, signalOf);
+    expect(limiter.queued).toBe(1);
+    controller.abort(new Error("deadline"));
+    await expect(waiting).rejects.toThrow("deadline");
+    expect(limiter.queued).toBe(0);
+  });
+
+  it("keeps a fixed limit without adaptive options, whatever the outcomes", async () => {
+    const limiter = new ConcurrencyLimiter(3);
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
+    expect(limiter.limit).toBe(3);
+    expect(limiter.pausedUntil).toBe(0);
+    expect(limiter.stats).toMatchObject({ throttled: 1, decreases: 0 });
   });
 });

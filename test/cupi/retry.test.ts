@@ -34,6 +34,36 @@ describe("backoffDelay (full jitter)", () => {
 });
 
 describe("retryWithBackoff", () => {
+  it("does not count paced failures as attempts, nor sleep a backoff after them", async () => {
+    const seen: number[] = [];
+    const slow = { maxAttempts: 2, baseDelayMs: 10_000, maxDelayMs: 10_000 };
+    const result = await retryWithBackoff(
+      plan({ options: slow, paced: (error) => error.message === "busy" }),
+      async ({ attempt }) => {
+        seen.push(attempt);
+        if (attempt <= 5) throw new TestError("busy", true);
+        return "done";
+      },
+    );
+    expect(result).toBe("done");
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("still stops paced failures at the deadline", async () => {
+    let calls = 0;
+    const error = await retryWithBackoff(
+      plan({ deadline: Date.now() + 50, paced: () => true }),
+      async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new TestError("busy", true);
+      },
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TestError);
+    expect((error as TestError).message).toMatch(/^deadline after \d+$/);
+    expect(calls).toBeGreaterThan(2);
+  });
+
   it("retries transient failures until one succeeds", async () => {
     let calls = 0;
     const result = await retryWithBackoff(plan(), async ({ attempt }) => {

@@ -35,7 +35,7 @@ describe("npm start", () => {
         expect(row, file).toContain(`'${code}'`);
       }
     }
-    // The injected 503s make at least one delivery fail transiently and come back.
+    // The injected 500s make at least one delivery fail transiently and come back.
     const dataRows = rows.filter((row) => /^│ \d/.test(row));
     expect(dataRows).toHaveLength(examples.length);
     const retries = dataRows.map((row) => Number(row.split("│")[4]?.trim()));

@@ -337,10 +337,10 @@ describe("the reset pipeline on the local stack", () => {
     expectNoCanaries(output.text(), JSON.stringify(letter));
   });
 
-  it("retries a transient 503 through SQS and applies the reset exactly once", async () => {
+  it("retries a transient CUC failure through SQS and applies the reset exactly once", async () => {
     const before = stack.simulator.credentialOf(ids.kwong, "pin").changes;
-    // More busy answers than one delivery's in-call retries can absorb.
-    stack.simulator.injectFaults(...Array<"503">(4).fill("503"));
+    // More server errors than one delivery's in-call retries can absorb.
+    stack.simulator.injectFaults(...Array<"500-html">(4).fill("500-html"));
     const { dlq } = await run(
       event({ user: { alias: "kwong" }, newCredential: { generate: true } }),
     );
@@ -348,6 +348,19 @@ describe("the reset pipeline on the local stack", () => {
     expect(stack.simulator.credentialOf(ids.kwong, "pin").changes).toBe(before + 1);
     expect(output.text()).toContain('"outcome":"retry"');
     expect(output.text()).toContain('"receiveCount":2');
+  });
+
+  it("waits out CUC's 503s within the delivery, pausing instead of using up its attempts", async () => {
+    const before = stack.simulator.credentialOf(ids.kwong, "pin").changes;
+    // More 503s than the client's 4 attempts: the adaptive limit paces them instead.
+    stack.simulator.injectFaults(...Array<"503">(6).fill("503"));
+    const { dlq } = await run(
+      event({ user: { alias: "kwong" }, newCredential: { generate: true } }),
+    );
+    expect(dlq).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.kwong, "pin").changes).toBe(before + 1);
+    expect(output.text()).not.toContain('"outcome":"retry"');
+    expect(output.text()).not.toContain('"receiveCount":2');
   });
 });
 
@@ -392,7 +405,7 @@ describe("the handler's batch semantics", () => {
   });
 
   it("reports every record of a fully failed batch (powertools#5624 does not bite)", async () => {
-    stack.simulator.injectFaults(...Array<"503">(40).fill("503"));
+    stack.simulator.injectFaults(...Array<"500-html">(40).fill("500-html"));
     const input = batch(
       event({
         user: { alias: "kwong" },
