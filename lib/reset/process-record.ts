@@ -225,20 +225,12 @@ async function applyEvent(
   const kinds = credentialsOf(event.action, user.ldapIntegrated);
   // Values first (no side effects), so an event failing on its secret claims nothing.
   const newValues = new Map<CredentialKind, SecretValue>();
-  // TimeChanged as read for a generated value's policy: the snapshot before its PUT, for free.
-  const timeChangedSeen = new Map<CredentialKind, string>();
   if (needsNewValue(event.action)) {
     for (const kind of kinds) {
-      const { value, timeChanged } = await newValueFor(
-        event,
+      newValues.set(
         kind,
-        user,
-        withFreshAccount,
-        deadline,
-        secrets,
+        await newValueFor(event, kind, user, withFreshAccount, deadline, secrets),
       );
-      newValues.set(kind, value);
-      if (timeChanged !== undefined) timeChangedSeen.set(kind, timeChanged);
     }
   }
   const release = await dependencies.ordering?.claim(event, user.objectId, kinds, deadline);
@@ -268,7 +260,6 @@ async function applyEvent(
           change.kind,
           withFreshAccount,
           call,
-          timeChangedSeen.get(change.kind),
         );
       effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
@@ -381,16 +372,10 @@ async function newValueFor(
   withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
   deadline: number,
   secrets: SecretStore,
-): Promise<{ value: SecretValue; timeChanged?: string }> {
+): Promise<SecretValue> {
   const source = event.newCredential;
   if (source !== undefined && "secretId" in source) {
-    return {
-      value: selectSecretValue(
-        source.secretId,
-        await secrets.fresh(source.secretId),
-        source.jsonKey,
-      ),
-    };
+    return selectSecretValue(source.secretId, await secrets.fresh(source.secretId), source.jsonKey);
   }
   // Generated: offboarding, or `{ "generate": true }`. Respect the user's rule and extensions.
   const call = { deadline };
@@ -412,10 +397,7 @@ async function newValueFor(
           },
         );
   const context = policyContextFor(user, rule, alternateExtensions);
-  return {
-    value: new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context)),
-    timeChanged: credential.timeChanged ?? "",
-  };
+  return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
 }
 
 /** Resends within one delivery after answers that were lost, once CUC shows the value did not land. */
@@ -427,8 +409,7 @@ const MAX_UNCERTAIN_RESENDS = 2;
  * that worked. So the credential's TimeChanged is read before the first attempt (and kept in the
  * attempt log across deliveries); after an uncertain failure, or a history rejection following an
  * earlier uncertain delivery, a moved TimeChanged means the value landed, an unmoved one that a
- * resend is safe. `timeChangedSeen` is a read this event already made of the credential (a
- * generated value's policy needs it), taken before any PUT of this event: it saves the snapshot's GET.
+ * resend is safe.
  */
 async function putRememberingUnknownOutcomes(
   put: () => Promise<void>,
@@ -438,12 +419,11 @@ async function putRememberingUnknownOutcomes(
   kind: CredentialKind,
   withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
   call: CallOptions,
-  timeChangedSeen: string | undefined,
 ): Promise<void> {
   const timeChanged = async (): Promise<string> =>
     (await withFreshAccount((cupi) => cupi.getCredential(user.objectId, kind, call))).timeChanged ??
     "";
-  const start = await attempts.begin(event.eventId, kind, timeChangedSeen ?? (await timeChanged()));
+  const start = await attempts.begin(event.eventId, kind, await timeChanged());
   for (let resends = 0; ; resends++) {
     try {
       await put();

@@ -292,12 +292,12 @@ describe("the audit record", () => {
   });
 
   it("records a retried attempt that changed something, so no change goes unrecorded", async () => {
-    // An offboard makes 7 GETs (user twice, credentials, extensions, rules), whose credential
-    // reads are also the TimeChanged snapshots, then the PIN's PUT and the password's. CUC fails
-    // the password's PUT with a 500 (which may have taken effect, so it is not re-sent) and every
-    // try of the TimeChanged read that would tell.
+    // An offboard makes 7 GETs (user twice, credentials, extensions, rules), then for each of
+    // the PIN and the password a TimeChanged snapshot and the PUT. CUC fails the password's PUT
+    // with a 500 (which may have taken effect, so it is not re-sent) and every try of the
+    // TimeChanged read that would tell.
     stack.simulator.injectFaults(
-      ...Array<"none">(8).fill("none"),
+      ...Array<"none">(10).fill("none"),
       ...Array<"500-html">(5).fill("500-html"),
     );
     const offboard = event({
