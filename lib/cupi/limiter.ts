@@ -5,12 +5,12 @@ import { sharedPerOrigin } from "./per-origin.ts";
  * 5 requests at once, counting every client and its administrators' web pages): a slow start,
  * then one more after a quiet interval and one less per 503, with two additions for a server
  * shared by containers that do not know about each other: below one request in flight the
- * limiter pauses, and a rise that met a 503 makes the next rise wait four times as long.
+ * limiter pauses, and a limit that met a 503 is not tried again while that 503 is remembered.
  */
 export interface AdaptiveLimitOptions {
   /**
    * Pause after a 503 with one request in flight, before anything is sent again: ×4 after each
-   * pause, up to `maxPauseMs`, back to this after `maxProbeIntervalMs` without a 503; jittered
+   * pause, up to `maxPauseMs`, back to this after `contentionMemoryMs` without a 503; jittered
    * ×0.5–1.5. Default 100 ms, about one CUC request, so that a stray 503 costs little.
    */
   readonly minPauseMs?: number;
@@ -19,20 +19,21 @@ export interface AdaptiveLimitOptions {
    * 503 every 4 s between them (bench/throttle.ts measures it).
    */
   readonly maxPauseMs?: number;
-  /**
-   * Time without a 503 before the limit rises by one. ×4 each time a rise meets a 503, up to
-   * `maxProbeIntervalMs`; back to this after `maxProbeIntervalMs` without any 503. Default 1 s.
-   */
+  /** Time without a 503 or a change before the limit rises by one. Default 1 s. */
   readonly probeIntervalMs?: number;
-  /** Default 30 s. */
-  readonly maxProbeIntervalMs?: number;
+  /**
+   * How long a 503 is remembered: until this long without one, the limit does not rise back to
+   * the level that met it, and pauses keep their length. Default 30 s: ten containers then probe
+   * CUC about once every 3 s between them.
+   */
+  readonly contentionMemoryMs?: number;
   readonly random?: () => number;
   readonly now?: () => number;
 }
 
 /**
- * How much longer the next pause, or the wait before the next rise, becomes after one that did not
- * help: four times, so that ten containers reach their long pauses after a handful of 503s each.
+ * How much longer the next pause becomes after one that did not help: four times, so that ten
+ * containers reach their long pauses after a handful of 503s each.
  */
 const BACKOFF = 4;
 
@@ -40,7 +41,7 @@ export const DEFAULT_ADAPTIVE_LIMIT: Required<Omit<AdaptiveLimitOptions, "random
   minPauseMs: 100,
   maxPauseMs: 20_000,
   probeIntervalMs: 1_000,
-  maxProbeIntervalMs: 30_000,
+  contentionMemoryMs: 30_000,
 };
 
 /** The outcome of one operation, as far as the server's load is concerned. */
@@ -74,9 +75,8 @@ export class ConcurrencyLimiter {
   #generation = 0;
   #lastChangeAt = 0;
   #lastThrottleAt = Number.NEGATIVE_INFINITY;
-  /** Set when the limit last rose; a 503 for an operation started after that rise means it overshot. */
-  #risenAt: number | undefined;
-  #probeIntervalMs = 0;
+  /** The limit in force at the last 503: not risen to again while that 503 is remembered. */
+  #throttledLimit = Number.POSITIVE_INFINITY;
   #pauseMs = 0;
   #pausedUntil = 0;
   #wakeUp: NodeJS.Timeout | undefined;
@@ -98,7 +98,6 @@ export class ConcurrencyLimiter {
     };
     this.#limit = 1;
     this.#slowStart = this.#maxInFlight > 1;
-    this.#probeIntervalMs = this.#adaptive.probeIntervalMs;
     this.#pauseMs = this.#adaptive.minPauseMs;
     this.#lastChangeAt = this.#adaptive.now();
   }
@@ -158,7 +157,6 @@ export class ConcurrencyLimiter {
   ): Promise<T> {
     await this.#acquire(signal);
     const generation = this.#generation;
-    const startedAt = this.#now();
     let load: LoadSignal = "neutral";
     try {
       const value = await operation();
@@ -169,7 +167,7 @@ export class ConcurrencyLimiter {
       throw error;
     } finally {
       this.#inFlight--;
-      this.#adapt(load, generation, startedAt);
+      this.#adapt(load, generation);
       this.#drain();
     }
   }
@@ -178,7 +176,7 @@ export class ConcurrencyLimiter {
     return this.#adaptive?.now() ?? 0;
   }
 
-  #adapt(load: LoadSignal, generation: number, startedAt: number): void {
+  #adapt(load: LoadSignal, generation: number): void {
     const adaptive = this.#adaptive;
     if (load === "served") this.#stats.served++;
     if (load === "throttled") this.#stats.throttled++;
@@ -193,13 +191,7 @@ export class ConcurrencyLimiter {
     // them all, as TCP reacts once per window.
     if (generation !== this.#generation) return;
     this.#slowStart = false;
-    if (this.#risenAt !== undefined && startedAt >= this.#risenAt) {
-      this.#probeIntervalMs = Math.min(
-        adaptive.maxProbeIntervalMs,
-        this.#probeIntervalMs * BACKOFF,
-      );
-    }
-    this.#risenAt = undefined;
+    this.#throttledLimit = this.#limit;
     this.#generation++;
     this.#stats.decreases++;
     this.#lastChangeAt = now;
@@ -216,19 +208,22 @@ export class ConcurrencyLimiter {
   }
 
   #rise(adaptive: Required<AdaptiveLimitOptions>, now: number): void {
-    if (now - this.#lastThrottleAt >= adaptive.maxProbeIntervalMs) {
+    if (now - this.#lastThrottleAt >= adaptive.contentionMemoryMs) {
       // Long enough without a 503 that the contention seen before is over. Not sooner: a
-      // container pushed out of its slot must not come back at short pauses, each a 503.
+      // container pushed out of its slot must not come back at short pauses, each a 503, nor
+      // probe again and again the limit that CUC already refused.
       this.#pauseMs = adaptive.minPauseMs;
-      this.#probeIntervalMs = adaptive.probeIntervalMs;
+      this.#throttledLimit = Number.POSITIVE_INFINITY;
     }
     if (this.#limit >= this.#maxInFlight) return;
     if (this.#slowStart) {
       this.#limit++;
       this.#slowStart = this.#limit < this.#maxInFlight;
-    } else if (now - this.#lastChangeAt >= this.#probeIntervalMs) {
+    } else if (
+      this.#limit + 1 < this.#throttledLimit &&
+      now - this.#lastChangeAt >= adaptive.probeIntervalMs
+    ) {
       this.#limit++;
-      this.#risenAt = now;
     } else {
       return;
     }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { run } from "../../bench/throttle.ts";
+import { run, type ThrottleRow } from "../../bench/throttle.ts";
 import { renderThrottleChart } from "../../bench/throttle-chart.ts";
 
 describe("bench/throttle.ts (quick smoke run: harness only, no figure judged)", () => {
   it("runs 1 and 2 container processes against the throttled simulator and counts CUC's answers", async () => {
     const { figures, targets } = await run({ quick: true, log: () => {} });
-    const rows = figures.rows as Array<Record<string, number>>;
+    const rows = figures.rows as ThrottleRow[];
     expect(rows.map((row) => row.containers)).toEqual([1, 2]);
     for (const row of rows) {
       expect(row.requests).toBeGreaterThan(0);
@@ -13,9 +13,7 @@ describe("bench/throttle.ts (quick smoke run: harness only, no figure judged)", 
       expect(row.goodputPerSecond).toBeCloseTo(row.served / (row.windowMs / 1_000), 1);
       // CUC's own limit holds whatever the clients do.
       expect(row.peakConcurrency).toBeLessThanOrEqual(5);
-      expect((row as unknown as { perContainer: unknown[] }).perContainer).toHaveLength(
-        row.containers as number,
-      );
+      expect(row.perContainer).toHaveLength(row.containers);
     }
     expect(targets.map((target) => target.name)).toEqual(["503s with 1 container"]);
   }, 60_000);

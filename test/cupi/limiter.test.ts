@@ -109,56 +109,56 @@ describe("ConcurrencyLimiter with an adaptive limit", () => {
     expect(limiter.stats).toMatchObject({ throttled: 8, decreases: 1, pauses: 0 });
   });
 
-  it("after a 503, rises again only after the probe interval, and waits four times as long after a rise that met a 503", async () => {
+  it("after a 503, rises one at a time each probe interval, but not back to the limit that met it while it is remembered", async () => {
     const clock = manualClock();
-    const limiter = new ConcurrencyLimiter(4, {
+    const limiter = new ConcurrencyLimiter(8, {
       now: clock.now,
       probeIntervalMs: 1_000,
-      maxProbeIntervalMs: 60_000,
+      contentionMemoryMs: 30_000,
     });
-    await limiter.run(served, undefined, signalOf);
-    await limiter.run(served, undefined, signalOf);
-    expect(limiter.limit).toBe(3);
-    // The slow start's overshoot: one less, and the probe interval is unchanged.
+    for (let index = 0; index < 4; index++) await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(5);
+    // The slow start's overshoot: one less.
     await limiter.run(busy, undefined, signalOf).catch(() => undefined);
-    expect(limiter.limit).toBe(2);
+    expect(limiter.limit).toBe(4);
     clock.advance(999);
     await limiter.run(served, undefined, signalOf);
-    expect(limiter.limit).toBe(2);
-    clock.advance(1);
+    expect(limiter.limit).toBe(4);
+    // Long after the probe interval, still no rise to 5: CUC refused 5 less than 30 s ago.
+    clock.advance(20_000);
     await limiter.run(served, undefined, signalOf);
-    expect(limiter.limit).toBe(3);
-    // That rise overshot: back to 2, and the next rise waits 4 s instead of 1.
+    expect(limiter.limit).toBe(4);
+    // Two more 503s, at 4 and at 3: down to 2, and now 3 is the level not to rise back to.
+    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
     await limiter.run(busy, undefined, signalOf).catch(() => undefined);
     expect(limiter.limit).toBe(2);
-    clock.advance(3_999);
+    clock.advance(1_000);
     await limiter.run(served, undefined, signalOf);
     expect(limiter.limit).toBe(2);
-    clock.advance(1);
-    await limiter.run(served, undefined, signalOf);
-    expect(limiter.limit).toBe(3);
   });
 
-  it("forgets the contention after the longest probe interval without a 503", async () => {
+  it("forgets the contention after contentionMemoryMs without a 503", async () => {
     const clock = manualClock();
     const limiter = new ConcurrencyLimiter(4, {
       now: clock.now,
       probeIntervalMs: 1_000,
-      maxProbeIntervalMs: 10_000,
+      contentionMemoryMs: 10_000,
     });
-    await limiter.run(served, undefined, signalOf);
-    await limiter.run(busy, undefined, signalOf).catch(() => undefined);
-    clock.advance(1_000);
     await limiter.run(served, undefined, signalOf);
     await limiter.run(busy, undefined, signalOf).catch(() => undefined);
     expect(limiter.limit).toBe(1);
-    // 10 s without a 503: the next rises come at the first interval again.
-    clock.advance(10_000);
+    clock.advance(9_999);
+    await limiter.run(served, undefined, signalOf);
+    expect(limiter.limit).toBe(1);
+    // 10 s without a 503: rises resume, one per probe interval, up to the ceiling.
+    clock.advance(1);
     await limiter.run(served, undefined, signalOf);
     expect(limiter.limit).toBe(2);
-    clock.advance(1_000);
-    await limiter.run(served, undefined, signalOf);
-    expect(limiter.limit).toBe(3);
+    for (const expected of [3, 4, 4]) {
+      clock.advance(1_000);
+      await limiter.run(served, undefined, signalOf);
+      expect(limiter.limit).toBe(expected);
+    }
   });
 
   it("pauses every operation after a 503 at one in flight, four times longer after each pause", async () => {
