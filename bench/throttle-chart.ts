@@ -45,10 +45,13 @@ export function renderThrottleChart(rows: readonly ThrottleChartRow[]): string {
       `<text x="${PLOT.right + 8}" y="${y + 4}" fill="${THROTTLED_COLOUR}">${formatPercent(share * throttledCeiling)}</text>`,
     );
   }
-  const target = yGoodput(0.85);
+  const goodputTarget = yGoodput(0.85);
+  const throttledTarget = yThrottled(0.02);
   parts.push(
-    `<line x1="${PLOT.left}" y1="${target}" x2="${PLOT.right}" y2="${target}" stroke="${GOODPUT_COLOUR}" stroke-dasharray="4 4"/>`,
-    `<text x="${PLOT.left + 6}" y="${target - 6}" fill="${GOODPUT_COLOUR}">goodput target 85%</text>`,
+    `<line x1="${PLOT.left}" y1="${goodputTarget}" x2="${PLOT.right}" y2="${goodputTarget}" stroke="${GOODPUT_COLOUR}" stroke-dasharray="4 4"/>`,
+    `<text x="${PLOT.left + 6}" y="${goodputTarget - 6}" fill="${GOODPUT_COLOUR}">goodput target ≥ 85%</text>`,
+    `<line x1="${PLOT.left}" y1="${throttledTarget}" x2="${PLOT.right}" y2="${throttledTarget}" stroke="${THROTTLED_COLOUR}" stroke-dasharray="4 4"/>`,
+    `<text x="${PLOT.right - 6}" y="${throttledTarget - 6}" text-anchor="end" fill="${THROTTLED_COLOUR}">503 target ≤ 2% (10 containers)</text>`,
   );
   for (const count of counts) {
     parts.push(
@@ -71,7 +74,7 @@ export function renderThrottleChart(rows: readonly ThrottleChartRow[]): string {
   for (const row of rows) {
     parts.push(
       `<text x="${x(row.containers)}" y="${yGoodput(row.goodputShare) - 10}" text-anchor="middle" fill="${GOODPUT_COLOUR}">${formatPercent(row.goodputShare)}</text>`,
-      `<text x="${x(row.containers)}" y="${yThrottled(row.throttledShare) + 18}" text-anchor="middle" fill="${THROTTLED_COLOUR}">${formatPercent(row.throttledShare)}</text>`,
+      `<text x="${x(row.containers)}" y="${yThrottled(row.throttledShare) - 10}" text-anchor="middle" fill="${THROTTLED_COLOUR}">${formatPercent(row.throttledShare)}</text>`,
     );
   }
   parts.push("</svg>");
