@@ -30,6 +30,7 @@ export function renderThrottleChart(rows: readonly ThrottleChartRow[]): string {
     PLOT.bottom - (share / throttledCeiling) * (PLOT.bottom - PLOT.top);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    "<title>CUC throttle: goodput and 503 share by container count</title>",
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15">CUC throttle: goodput and 503 share by container count</text>`,
     `<line x1="${PLOT.left}" y1="${PLOT.bottom}" x2="${PLOT.right}" y2="${PLOT.bottom}" stroke="black"/>`,

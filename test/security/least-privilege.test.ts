@@ -126,7 +126,6 @@ const PARTITION = `\${AWS::Partition}`;
 const REGION = `\${AWS::Region}`;
 const ACCOUNT = `\${AWS::AccountId}`;
 const SECRET_ARN = `arn:${PARTITION}:secretsmanager:${REGION}:${ACCOUNT}:secret:`;
-const LOG_GROUP_ARN = `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:`;
 
 const PSEUDO: Record<string, string> = {
   "AWS::Partition": "aws",
