@@ -86,11 +86,8 @@ function lazyDeadLetterQueue(
 ): Pick<DeadLetterQueue, "send"> {
   let loading: Promise<DeadLetterQueue> | undefined;
   const load = async (): Promise<DeadLetterQueue> => {
-    const [{ SQSClient }, { DeadLetterQueue }] = await Promise.all([
-      import("@aws-sdk/client-sqs"),
-      import("../deadletter/dead-letter-queue.ts"),
-    ]);
-    return new DeadLetterQueue(new SQSClient(clientOptions), queueUrl);
+    const { DeadLetterQueue } = await import("../deadletter/dead-letter-queue.ts");
+    return DeadLetterQueue.connect(queueUrl, clientOptions);
   };
   return {
     async send(letter: DeadLetter, abortSignal?: AbortSignal): Promise<void> {
