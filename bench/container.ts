@@ -2,11 +2,11 @@
 // settings read from serverless.yml, and one Lambda "container" (bench/container-child.ts) in a
 // child process that the local stack, in this process, serves.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { seededRandom } from "../dev/cupi-simulator/faults.ts";
 import type { SimulatedUser } from "../dev/cupi-simulator/index.ts";
+import { cupiUserOf, numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
 import { DELIVERY_PREFIX, type LocalStack } from "../dev/local-stack.ts";
 import { sqsRecord } from "../dev/sqs/lambda-event.ts";
 import type { CupiUser } from "../lib/cupi/types.ts";
@@ -14,31 +14,6 @@ import { generatePassword, generatePin, policyContextFor } from "../lib/policy/i
 import type { ChildReply, ChildRequest, MemorySample } from "./container-child.ts";
 
 export type { MemorySample } from "./container-child.ts";
-
-/** What serverless.yml deploys: the figures are judged at these settings. */
-export interface DeployedSettings {
-  /** The `cupiMaxInFlight` param: CUPI requests in flight per container. */
-  readonly cupiMaxInFlight: number;
-  /** The SQS event source's `batchSize`. */
-  readonly batchSize: number;
-  /** The function's `timeout`, in seconds. */
-  readonly timeoutSeconds: number;
-}
-
-export function deployedSettings(
-  yaml = readFileSync(new URL("../serverless.yml", import.meta.url), "utf8"),
-): DeployedSettings {
-  const number = (pattern: RegExp, name: string): number => {
-    const value = Number(pattern.exec(yaml)?.[1]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`serverless.yml: no ${name}`);
-    return value;
-  };
-  return {
-    cupiMaxInFlight: number(/^\s*cupiMaxInFlight:\s*"?(\d+)"?/m, "cupiMaxInFlight"),
-    batchSize: number(/^\s*batchSize:\s*(\d+)/m, "batchSize"),
-    timeoutSeconds: number(/^\s{2}timeout:\s*(\d+)/m, "provider timeout"),
-  };
-}
 
 export type WorkloadAction =
   | "reset-pin"
@@ -97,21 +72,16 @@ export function planWorkload(events: number, userCount: number, seed = 6): Workl
   const cupiUsers: CupiUser[] = [];
   const secrets: Record<string, string> = {};
   for (let number = 1; number <= userCount; number++) {
-    const user: SimulatedUser = {
-      objectId: `be7c0000-0000-4000-8000-${number.toString(16).padStart(12, "0")}`,
-      alias: `bench.user${number}`,
-      firstName: "Bench",
-      lastName: `User${number}`,
-      dtmfAccessId: String(200_000 + number),
-    };
-    const cupiUser: CupiUser = {
-      objectId: user.objectId,
-      alias: user.alias,
-      dtmfAccessId: user.dtmfAccessId,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      ldapIntegrated: false,
-    };
+    const user = numberedUser(
+      {
+        objectIdPrefix: "be7c0000",
+        aliasPrefix: "bench.user",
+        firstName: "Bench",
+        extensionBase: 200_000,
+      },
+      number,
+    );
+    const cupiUser = cupiUserOf(user);
     user.pin = distinct(() => generatePin(policyContextFor(cupiUser)));
     user.password = distinct(() => generatePassword(policyContextFor(cupiUser)));
     secrets[deliverySecret(user)] = "{}";

@@ -13,17 +13,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { startLocalStack } from "../dev/local-stack.ts";
+import { startLocalStack, useEnvironment } from "../dev/local-stack.ts";
 import { createEventSourcePoller } from "../dev/sqs/event-source-poller.ts";
 import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
 import { type BenchOptions, type BenchResult, percentile, round } from "./harness.ts";
-import {
-  BenchUsers,
-  inProcessLogger,
-  resetEvent,
-  shippedSettings,
-  useEnvironment,
-} from "./pipeline-support.ts";
+import { BenchUsers, inProcessLogger, resetEvent } from "./pipeline-support.ts";
+import { shippedSettings } from "./shipped-settings.ts";
 
 const EVENTS_PER_SECOND = 10;
 const SIMULATED_LATENCY_MS = 20;

@@ -5,14 +5,9 @@
  * What grows with the events a container has seen (caches, logs kept, listeners) shows as growth.
  */
 import { startLocalStack } from "../dev/local-stack.ts";
-import {
-  deadLetterCount,
-  deployedSettings,
-  type MemorySample,
-  planWorkload,
-  startContainer,
-} from "./container.ts";
+import { deadLetterCount, type MemorySample, planWorkload, startContainer } from "./container.ts";
 import { type BenchOptions, type BenchResult, lessThan, round } from "./harness.ts";
+import { shippedSettings } from "./shipped-settings.ts";
 
 const FULL = { events: 20_000, baselineAt: 1_000, sampleEvery: 2_000 };
 const QUICK = { events: 200, baselineAt: 20, sampleEvery: 60 };
@@ -45,7 +40,7 @@ interface Sample {
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const { events, baselineAt, sampleEvery } = options.quick ? QUICK : FULL;
-  const deployed = deployedSettings();
+  const deployed = shippedSettings();
   const batchSize = BATCH_SIZE;
   const workload = planWorkload(events, Math.min(USERS, events));
   const stack = await startLocalStack({ users: workload.users, secrets: workload.secrets });

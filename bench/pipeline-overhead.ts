@@ -12,7 +12,12 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { Pool } from "undici";
 import { DEMO_ACCOUNT } from "../dev/cupi-simulator/demo-account.ts";
-import { type LocalStack, SERVICE_ACCOUNT_SECRET, startLocalStack } from "../dev/local-stack.ts";
+import {
+  type LocalStack,
+  SERVICE_ACCOUNT_SECRET,
+  startLocalStack,
+  useEnvironment,
+} from "../dev/local-stack.ts";
 import { lambdaContext, sqsRecord } from "../dev/sqs/lambda-event.ts";
 import { buildCredentialXml } from "../lib/cupi/credential-xml.ts";
 import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
@@ -24,9 +29,8 @@ import {
   inProcessLogger,
   resetEvent,
   type ServerName,
-  shippedSettings,
-  useEnvironment,
 } from "./pipeline-support.ts";
+import { shippedSettings } from "./shipped-settings.ts";
 
 const LATENCIES_MS = [0, 20] as const;
 const BATCH_SIZE = 10;

@@ -5,45 +5,15 @@
  */
 import { Console } from "node:console";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SimulatedUser } from "../dev/cupi-simulator/index.ts";
+import { cupiUserOf, numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
 import type { LocalStack } from "../dev/local-stack.ts";
-import type { CupiUser } from "../lib/cupi/types.ts";
 import { createLogger } from "../lib/logging/logger.ts";
 import { generatePin, policyContextFor } from "../lib/policy/index.ts";
-
-/** serverless.yml's settings for the reset function and its event source mapping. */
-export interface ShippedSettings {
-  /** CUPI_MAX_IN_FLIGHT, per container. */
-  readonly cupiMaxInFlight: number;
-  readonly batchSize: number;
-  readonly maximumBatchingWindowSeconds: number;
-  /** The event source mapping's maximumConcurrency: containers at once. */
-  readonly maximumConcurrency: number;
-}
-
-/** Read from serverless.yml, so the figures follow the shipped defaults when they change. */
-export function shippedSettings(): ShippedSettings {
-  const text = readFileSync(new URL("../serverless.yml", import.meta.url), "utf8");
-  const number = (pattern: RegExp, name: string): number => {
-    const value = Number(pattern.exec(text)?.[1]);
-    if (!Number.isInteger(value) || value < 0) throw new Error(`serverless.yml: no ${name}`);
-    return value;
-  };
-  return {
-    cupiMaxInFlight: number(/^\s*cupiMaxInFlight:\s*"?(\d+)"?/m, "cupiMaxInFlight"),
-    batchSize: number(/^\s*batchSize:\s*(\d+)/m, "batchSize"),
-    maximumBatchingWindowSeconds: number(
-      /^\s*maximumBatchingWindow:\s*(\d+)/m,
-      "maximumBatchingWindow",
-    ),
-    maximumConcurrency: number(/^\s*maximumConcurrency:\s*(\d+)/m, "maximumConcurrency"),
-  };
-}
 
 /** Users the simulator knows, each with the PINs it was given so far (CUC keeps a history). */
 export class BenchUsers {
@@ -54,13 +24,15 @@ export class BenchUsers {
   constructor(prefix: number, count: number) {
     this.users = Array.from({ length: count }, (_, index) => {
       const number = index + 1;
-      return {
-        objectId: `be0c${prefix.toString(16).padStart(4, "0")}-0000-4000-8000-${number.toString(16).padStart(12, "0")}`,
-        alias: `bench.user${prefix}.${number}`,
-        firstName: "Bench",
-        lastName: `User${number}`,
-        dtmfAccessId: String(500_000 + number),
-      };
+      return numberedUser(
+        {
+          objectIdPrefix: `be0c${prefix.toString(16).padStart(4, "0")}`,
+          aliasPrefix: `bench.user${prefix}.`,
+          firstName: "Bench",
+          extensionBase: 500_000,
+        },
+        number,
+      );
     });
   }
 
@@ -74,14 +46,7 @@ export class BenchUsers {
   /** A PIN CUC takes for this user: not trivial for it, not among its last ones. */
   freshPin(user: SimulatedUser): string {
     const recent = this.#recent.get(user.objectId) ?? [];
-    const cupiUser: CupiUser = {
-      objectId: user.objectId,
-      alias: user.alias,
-      dtmfAccessId: user.dtmfAccessId,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      ldapIntegrated: false,
-    };
+    const cupiUser = cupiUserOf(user);
     for (;;) {
       const pin = generatePin(policyContextFor(cupiUser));
       if (recent.includes(pin)) continue;
@@ -195,17 +160,5 @@ export function countServerRequests(stack: LocalStack) {
       unsubscribe("http.server.request.start", onStart);
       unsubscribe("http.server.response.finish", onFinish);
     },
-  };
-}
-
-/** The AWS SDK reads endpoints from process.env; returns the undo. */
-export function useEnvironment(environment: Readonly<Record<string, string>>): () => void {
-  const previous = Object.keys(environment).map((name) => [name, process.env[name]] as const);
-  Object.assign(process.env, environment);
-  return () => {
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
   };
 }

@@ -6,14 +6,9 @@
  */
 import { startLocalStack } from "../dev/local-stack.ts";
 import { DEFAULT_SECRET_CACHE_SECONDS } from "../lib/secrets/secret-store.ts";
-import {
-  deadLetterCount,
-  deployedSettings,
-  planWorkload,
-  RESET_SECRET_PREFIX,
-  startContainer,
-} from "./container.ts";
+import { deadLetterCount, planWorkload, RESET_SECRET_PREFIX, startContainer } from "./container.ts";
 import { atMost, type BenchOptions, type BenchResult, round } from "./harness.ts";
+import { shippedSettings } from "./shipped-settings.ts";
 
 const FULL_EVENTS = 1_000;
 const QUICK_EVENTS = 20;
@@ -22,7 +17,7 @@ const USERS = 250;
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const events = options.quick ? QUICK_EVENTS : FULL_EVENTS;
-  const deployed = deployedSettings();
+  const deployed = shippedSettings();
   const workload = planWorkload(events, Math.min(USERS, events));
   const stack = await startLocalStack({ users: workload.users, secrets: workload.secrets });
   try {

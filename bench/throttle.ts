@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SimulatedUser, SimulatorStats } from "../dev/cupi-simulator/index.ts";
+import { numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
 import { startLocalStack } from "../dev/local-stack.ts";
 import { pinSource } from "../dev/soak/soak.ts";
 import { DEFAULT_ADAPTIVE_LIMIT } from "../lib/cupi/limiter.ts";
@@ -228,13 +229,15 @@ function planEvents(count: number): EventPlan {
   const bodies: string[] = [];
   const occurredAt = new Date().toISOString();
   for (let number = 1; number <= count; number++) {
-    const user: SimulatedUser = {
-      objectId: `be5c0000-0000-4000-8000-${number.toString(16).padStart(12, "0")}`,
-      alias: `bench.user${number}`,
-      firstName: "Bench",
-      lastName: `User${number}`,
-      dtmfAccessId: String(200_000 + number),
-    };
+    const user = numberedUser(
+      {
+        objectIdPrefix: "be5c0000",
+        aliasPrefix: "bench.user",
+        firstName: "Bench",
+        extensionBase: 200_000,
+      },
+      number,
+    );
     user.pin = nextPin(user);
     users.push(user);
     const eventId = `bench-throttle-${number}`;

@@ -122,3 +122,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   };
 }
+
+/**
+ * Puts the stack's environment into process.env, where the AWS SDK reads its endpoints from, for
+ * a handler run in this process; returns the undo.
+ */
+export function useEnvironment(environment: Readonly<Record<string, string>>): () => void {
+  const previous = Object.keys(environment).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, environment);
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}

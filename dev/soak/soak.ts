@@ -5,7 +5,6 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import type { CupiUser } from "../../lib/cupi/types.ts";
 import {
   type DeadLetterEntry,
   listDeadLetters,
@@ -18,7 +17,8 @@ import { ERROR_CODES } from "../../lib/reset/outcome.ts";
 import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 import { seededRandom } from "../cupi-simulator/faults.ts";
 import type { FaultKind, SimulatedUser } from "../cupi-simulator/index.ts";
-import { type LocalStack, startLocalStack } from "../local-stack.ts";
+import { cupiUserOf, numberedUser } from "../cupi-simulator/numbered-users.ts";
+import { type LocalStack, startLocalStack, useEnvironment } from "../local-stack.ts";
 import { createEventSourcePoller } from "../sqs/event-source-poller.ts";
 
 export interface SoakOptions {
@@ -121,6 +121,12 @@ const SOAK_ENVIRONMENT = {
 };
 const POLL_INTERVAL_MS = 200;
 const SECRET_PREFIX = "cupi-reset/resets/soak/";
+const SOAK_USERS = {
+  objectIdPrefix: "50a50000",
+  aliasPrefix: "soak.user",
+  firstName: "Soak",
+  extensionBase: 100_000,
+};
 
 type EventKind = "single" | "newer" | "older" | "missing-secret" | "unknown-user";
 
@@ -151,14 +157,7 @@ function share(events: number, fraction: number): number {
 export function pinSource(): (user: SimulatedUser) => string {
   const used = new Set<string>();
   return (user) => {
-    const cupiUser: CupiUser = {
-      objectId: user.objectId,
-      alias: user.alias,
-      dtmfAccessId: user.dtmfAccessId,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      ldapIntegrated: false,
-    };
+    const cupiUser = cupiUserOf(user);
     for (;;) {
       const pin = generatePin(policyContextFor(cupiUser));
       if (!used.has(pin)) {
@@ -185,14 +184,7 @@ function planSoak(eventCount: number, seed: number): SoakPlan {
   const firstOccurredAt = Date.parse("2026-11-28T08:00:00Z");
 
   const newUser = (): SimulatedUser => {
-    const number = users.length + 1;
-    const user: SimulatedUser = {
-      objectId: `50a50000-0000-4000-8000-${number.toString(16).padStart(12, "0")}`,
-      alias: `soak.user${number}`,
-      firstName: "Soak",
-      lastName: `User${number}`,
-      dtmfAccessId: String(100_000 + number),
-    };
+    const user = numberedUser(SOAK_USERS, users.length + 1);
     user.pin = nextPin(user);
     users.push(user);
     return user;
@@ -284,18 +276,6 @@ function lambdaContainers(environment: Readonly<Record<string, string>>, logLeve
     close: async () => {
       await Promise.all(all.map((container) => container.close()));
     },
-  };
-}
-
-/** The AWS SDK reads endpoints from process.env; returns the undo. */
-function useEnvironment(environment: Readonly<Record<string, string>>): () => void {
-  const previous = Object.keys(environment).map((name) => [name, process.env[name]] as const);
-  Object.assign(process.env, environment);
-  return () => {
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type LatencyFigures, run } from "../../bench/pipeline-overhead.ts";
-import { shippedSettings } from "../../bench/pipeline-support.ts";
+import { shippedSettings } from "../../bench/shipped-settings.ts";
 
 describe("bench: pipeline overhead, quick", () => {
   it("measures the handler and the bare PUT loop at 0 and 20 ms, with well-formed ratios", async () => {

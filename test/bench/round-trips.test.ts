@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { deployedSettings, planWorkload } from "../../bench/container.ts";
+import { planWorkload } from "../../bench/container.ts";
 import { run } from "../../bench/round-trips.ts";
+import { shippedSettings } from "../../bench/shipped-settings.ts";
 
 interface Figures {
   events: number;
@@ -33,7 +34,7 @@ describe("bench: round trips, quick", () => {
   it("counts every round trip of a small run through one container", async () => {
     const result = await run({ quick: true, log: () => {} });
     const figures = result.figures as unknown as Figures;
-    const deployed = deployedSettings();
+    const deployed = shippedSettings();
 
     expect(figures.events).toBe(20);
     expect(Object.values(figures.actions).reduce((sum, n) => sum + n, 0)).toBe(figures.events);

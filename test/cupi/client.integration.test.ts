@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CupiSimulator, createCupiSimulator } from "../../dev/cupi-simulator/index.ts";
+import {
+  type CupiSimulator,
+  type CupiSimulatorOptions,
+  createCupiSimulator,
+} from "../../dev/cupi-simulator/index.ts";
 import { createDevCertificates, type DevCertificates } from "../../dev/tls.ts";
 import { CupiClient, type CupiClientOptions, CupiError } from "../../lib/cupi/index.ts";
 import { SecretValue } from "../../lib/secrets/secret-value.ts";
@@ -72,6 +76,17 @@ function client(overrides: Partial<CupiClientOptions> = {}): CupiClient {
   return created;
 }
 
+/** A simulated CUC over HTTPS with this file's users, rules and service account. */
+function startHost(overrides: Partial<CupiSimulatorOptions> = {}): Promise<CupiSimulator> {
+  return createCupiSimulator({
+    users,
+    rules,
+    tls: certificates.server,
+    account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    ...overrides,
+  });
+}
+
 async function failure(promise: Promise<unknown>): Promise<CupiError> {
   const error = await promise.then(
     () => undefined,
@@ -93,12 +108,7 @@ function expectNoCanary(...shown: unknown[]): void {
 
 beforeAll(async () => {
   certificates = await createDevCertificates();
-  simulator = await createCupiSimulator({
-    users,
-    rules,
-    tls: certificates.server,
-    account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
-  });
+  simulator = await startHost();
 });
 
 afterEach(async () => {
@@ -256,11 +266,7 @@ describe("CupiClient against the simulator over HTTPS", () => {
   });
 
   it("drops an expired session on 401 and retries once without it", async () => {
-    const strict = await createCupiSimulator({
-      users,
-      rules,
-      tls: certificates.server,
-      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    const strict = await startHost({
       staleSessionPolicy: "reject",
     });
     try {
@@ -368,12 +374,7 @@ describe("CupiClient against the simulator over HTTPS", () => {
   });
 
   it("reports a call that never got a free slot before its deadline as a CupiError", async () => {
-    const slow = await createCupiSimulator({
-      users,
-      rules,
-      tls: certificates.server,
-      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
-    });
+    const slow = await startHost();
     try {
       // "localhost": its own per-host limiter, so the limit of 1 binds only this test.
       const cupi = new CupiClient({
@@ -406,11 +407,7 @@ describe("CupiClient against the simulator over HTTPS", () => {
   });
 
   it("keeps every client of a host in this process within one in-flight limit", async () => {
-    const slow = await createCupiSimulator({
-      users,
-      rules,
-      tls: certificates.server,
-      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    const slow = await startHost({
       latencyMs: 20,
     });
     try {
@@ -613,11 +610,7 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
    * a reused port cannot share their breakers; these stay open, their ports taken, until the end.
    */
   async function freshHost(overrides: Partial<CupiClientOptions> = {}) {
-    const host = await createCupiSimulator({
-      users,
-      rules,
-      tls: certificates.server,
-      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    const host = await startHost({
       host: "localhost",
     });
     hosts.push(host);
@@ -804,11 +797,7 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
 
 describe("CupiClient's adaptive limit (one per host per process)", () => {
   it("learns how many requests CUC serves at once: every call succeeds, few 503s, no opened circuit", async () => {
-    const small = await createCupiSimulator({
-      users,
-      rules,
-      tls: certificates.server,
-      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
+    const small = await startHost({
       maxConcurrent: 2,
       latencyMs: 20,
     });
@@ -838,12 +827,7 @@ describe("CupiClient's adaptive limit (one per host per process)", () => {
   });
 
   it("retries 503s past maxAttempts, paced by the limit's pauses, until CUC serves the call", async () => {
-    const busy = await createCupiSimulator({
-      users,
-      rules,
-      tls: certificates.server,
-      account: { username: ACCOUNT.username, password: SERVICE_PASSWORD },
-    });
+    const busy = await startHost();
     try {
       const cupi = new CupiClient({
         baseUrl: busy.url,
