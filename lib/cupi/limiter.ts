@@ -288,6 +288,26 @@ function validLimit(limit: number): number {
 
 const limitersByOrigin = new Map<string, ConcurrencyLimiter>();
 
+/** One host's limiter, as logs and metrics show it. */
+export interface LimiterReport extends LimiterStats {
+  readonly origin: string;
+  readonly limit: number;
+  readonly maxInFlight: number;
+  /** Epoch milliseconds until which nothing is sent to the host, or 0. */
+  readonly pausedUntil: number;
+}
+
+/** Every CUC host's limiter in this process. */
+export function limiterReports(): LimiterReport[] {
+  return [...limitersByOrigin].map(([origin, limiter]) => ({
+    origin,
+    limit: limiter.limit,
+    maxInFlight: limiter.maxInFlight,
+    pausedUntil: limiter.pausedUntil,
+    ...limiter.stats,
+  }));
+}
+
 /**
  * The process-wide adaptive limiter for one CUC host. Every client of the same origin in this
  * process shares it, so replacing a client (say, after the service-account secret rotates) cannot

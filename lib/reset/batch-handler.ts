@@ -7,7 +7,7 @@ import {
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ServiceConfig } from "../config/config.ts";
-import { ConcurrencyLimiter } from "../cupi/limiter.ts";
+import { ConcurrencyLimiter, type LimiterReport, limiterReports } from "../cupi/limiter.ts";
 import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
@@ -63,23 +63,64 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
         if (outcome.status === "retry") throw new TransientFailure(outcome.reason);
       });
 
-    // Powertools 2.35's response() is empty after a full-batch failure when it throws
-    // (powertools-lambda-typescript#5624, fix not yet released); not throwing keeps every failed
-    // record reported. A processor per invocation: it holds the batch's state.
-    if (isFifo(event)) {
-      // A FIFO queue (MessageGroupId = user) keeps each user's events in order: records run one
-      // by one, and a failed record fails only the rest of its own group.
-      return processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
+    const throttleBefore = limiterReports();
+    try {
+      // Powertools 2.35's response() is empty after a full-batch failure when it throws
+      // (powertools-lambda-typescript#5624, fix not yet released); not throwing keeps every
+      // failed record reported. A processor per invocation: it holds the batch's state.
+      if (isFifo(event)) {
+        // A FIFO queue (MessageGroupId = user) keeps each user's events in order: records run
+        // one by one, and a failed record fails only the rest of its own group.
+        return await processPartialResponse(
+          event,
+          handleRecord,
+          new SqsFifoPartialProcessorAsync(),
+          { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+        );
+      }
+      return await processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
         context,
-        skipGroupOnError: true,
         throwOnFullBatchFailure: false,
       });
+    } finally {
+      logThrottling(logger, throttleBefore, limiterReports());
     }
-    return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
-      context,
-      throwOnFullBatchFailure: false,
-    });
   };
+}
+
+/**
+ * One warning per invocation in which CUC turned requests away (503), with what the adaptive
+ * limit made of it: operators see a crowded CUC (administrators, other tools, too many
+ * containers) without reading every record's log.
+ */
+function logThrottling(
+  logger: Logger,
+  before: readonly LimiterReport[],
+  after: readonly LimiterReport[],
+): void {
+  const hosts = after.flatMap((report) => {
+    const previous = before.find((candidate) => candidate.origin === report.origin);
+    const throttled = report.throttled - (previous?.throttled ?? 0);
+    if (throttled === 0) return [];
+    return [
+      {
+        origin: report.origin,
+        throttled,
+        served: report.served - (previous?.served ?? 0),
+        pauses: report.pauses - (previous?.pauses ?? 0),
+        limit: report.limit,
+        maxInFlight: report.maxInFlight,
+        ...(report.pausedUntil > Date.now()
+          ? { pausedUntil: new Date(report.pausedUntil).toISOString() }
+          : {}),
+      },
+    ];
+  });
+  if (hosts.length > 0) {
+    logger.warn("CUC turned requests away (503): the adaptive limit backed off", {
+      cupiThrottle: hosts,
+    });
+  }
 }
 
 /** The smallest share of an invocation's time a DLQ send is started with. */

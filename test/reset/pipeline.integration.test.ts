@@ -348,6 +348,8 @@ describe("the reset pipeline on the local stack", () => {
     expect(stack.simulator.credentialOf(ids.kwong, "pin").changes).toBe(before + 1);
     expect(output.text()).toContain('"outcome":"retry"');
     expect(output.text()).toContain('"receiveCount":2');
+    // Server errors are not CUC's throttle: no throttling warning.
+    expect(output.text()).not.toContain('"cupiThrottle"');
   });
 
   it("waits out CUC's 503s within the delivery, pausing instead of using up its attempts", async () => {
@@ -361,6 +363,21 @@ describe("the reset pipeline on the local stack", () => {
     expect(stack.simulator.credentialOf(ids.kwong, "pin").changes).toBe(before + 1);
     expect(output.text()).not.toContain('"outcome":"retry"');
     expect(output.text()).not.toContain('"receiveCount":2');
+    // One warning for the invocation, with what the limit made of it.
+    const warnings = output
+      .text()
+      .split("\n")
+      .filter((line) => line.includes('"cupiThrottle"'))
+      .map((line) => JSON.parse(line) as { cupiThrottle: Array<Record<string, unknown>> });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.cupiThrottle).toEqual([
+      expect.objectContaining({
+        origin: new URL(stack.environment.CUPI_BASE_URL ?? "").origin,
+        throttled: 6,
+        pauses: expect.any(Number),
+        limit: 1,
+      }),
+    ]);
   });
 });
 
