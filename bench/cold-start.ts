@@ -168,12 +168,8 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
 
     const zipPath = join(output, "reset.zip");
     const zipBytes = (await stat(zipPath)).size;
-    const entries = unzipSync(await readFile(zipPath));
     const unzipped = join(work, "reset");
-    for (const [name, content] of Object.entries(entries)) {
-      await mkdir(dirname(join(unzipped, name)), { recursive: true });
-      await writeFile(join(unzipped, name), content);
-    }
+    const entries = await unzipInto(zipPath, unzipped);
     const sizeOf = (pattern: RegExp): number =>
       Object.entries(entries)
         .filter(([name]) => pattern.test(name))
@@ -316,8 +312,21 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
   }
 }
 
+/** Extracts a zip into `destination`; returns its entries by name. */
+export async function unzipInto(
+  zipPath: string,
+  destination: string,
+): Promise<Record<string, Uint8Array>> {
+  const entries = unzipSync(await readFile(zipPath));
+  for (const [name, content] of Object.entries(entries)) {
+    await mkdir(dirname(join(destination, name)), { recursive: true });
+    await writeFile(join(destination, name), content);
+  }
+  return entries;
+}
+
 /** `npm run package`'s command, in a copy of the project with its node_modules linked. */
-async function packageProject(work: string): Promise<{ project: string; output: string }> {
+export async function packageProject(work: string): Promise<{ project: string; output: string }> {
   const project = join(work, "project");
   await cp(REPO, project, {
     recursive: true,

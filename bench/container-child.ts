@@ -1,10 +1,12 @@
 // One Lambda "container" for the benchmarks, in a process of its own: the reset handler built from
 // the environment exactly as functions/reset.ts builds it, driven over IPC by bench/container.ts.
 // Its memory is then the function's alone, not the bench runner's or the local stack's.
+import { pathToFileURL } from "node:url";
 import { getHeapSpaceStatistics } from "node:v8";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { createLogger } from "../lib/logging/logger.ts";
-import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
+import type { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
+
+type ResetHandler = ReturnType<typeof createResetHandlerFromEnvironment>;
 
 export type ChildRequest =
   | {
@@ -56,7 +58,17 @@ function sample(): MemorySample {
   };
 }
 
-const handler = createResetHandlerFromEnvironment(process.env, createLogger());
+// BENCH_HANDLER_MODULE: the packaged bundle's module (what Lambda loads), else the sources. Both
+// imported on demand, so that the bundle's container does not hold the sources too.
+const bundled = process.env.BENCH_HANDLER_MODULE;
+const handler: ResetHandler =
+  bundled === undefined
+    ? (await import("../lib/reset/wiring.ts")).createResetHandlerFromEnvironment(
+        process.env,
+        (await import("../lib/logging/logger.ts")).createLogger(),
+      )
+    : ((await import(pathToFileURL(bundled).href)) as typeof import("../functions/reset.ts"))
+        .handler;
 let invocations = 0;
 
 process.on("message", (request: ChildRequest) => {

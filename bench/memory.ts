@@ -3,8 +3,13 @@
  * process of its own, so neither the bench runner nor the local stack counts), the simulator at
  * 0 ms latency; RSS and heap sampled after a full GC after 1,000 events and then every 2,000.
  * What grows with the events a container has seen (caches, logs kept, listeners) shows as growth.
+ * The container runs the packaged bundle from `npm run package`'s reset.zip, as Lambda does.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startLocalStack } from "../dev/local-stack.ts";
+import { packageProject, unzipInto } from "./cold-start.ts";
 import { deadLetterCount, type MemorySample, planWorkload, startContainer } from "./container.ts";
 import { type BenchOptions, type BenchResult, lessThan, round } from "./harness.ts";
 import { shippedSettings } from "./shipped-settings.ts";
@@ -29,6 +34,8 @@ const CUPI_MAX_IN_FLIGHT = 5;
  * baseline, and RSS growth shows what the container keeps.
  */
 const SEMI_SPACE_MB = 16;
+/** serverless.yml's reset handler, as serverless-esbuild names it in the zip. */
+const HANDLER_MODULE = "functions/reset.mjs";
 
 interface Sample {
   readonly events: number;
@@ -43,10 +50,19 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const deployed = shippedSettings();
   const batchSize = BATCH_SIZE;
   const workload = planWorkload(events, Math.min(USERS, events));
+  const work = await mkdtemp(join(tmpdir(), "cupi-reset-memory-"));
   const stack = await startLocalStack({ users: workload.users, secrets: workload.secrets });
   try {
+    options.log("packaging (osls package, offline) in a copy of the project");
+    const { output } = await packageProject(work);
+    const unzipped = join(work, "reset");
+    const entries = await unzipInto(join(output, "reset.zip"), unzipped);
+    if (!(HANDLER_MODULE in entries)) throw new Error(`reset.zip has no ${HANDLER_MODULE}`);
     const container = await startContainer(stack, {
-      environment: { CUPI_MAX_IN_FLIGHT: String(CUPI_MAX_IN_FLIGHT) },
+      environment: {
+        CUPI_MAX_IN_FLIGHT: String(CUPI_MAX_IN_FLIGHT),
+        BENCH_HANDLER_MODULE: join(unzipped, HANDLER_MODULE),
+      },
       timeoutMs: deployed.timeoutSeconds * 1000,
       nodeFlags: [
         `--min-semi-space-size=${SEMI_SPACE_MB}`,
@@ -101,6 +117,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
           batchSize,
           cupiMaxInFlight: CUPI_MAX_IN_FLIGHT,
           semiSpaceMB: SEMI_SPACE_MB,
+          handler: `reset.zip's ${HANDLER_MODULE}`,
           deployed: { batchSize: deployed.batchSize, cupiMaxInFlight: deployed.cupiMaxInFlight },
           actions: workload.actions,
           afterGc: final.afterGc,
@@ -143,5 +160,6 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     }
   } finally {
     await stack.close();
+    await rm(work, { recursive: true, force: true });
   }
 }
