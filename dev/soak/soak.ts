@@ -115,9 +115,10 @@ const SOAK_ENVIRONMENT = {
   // At a fifth of requests faulted, runs of 5 failures come every few thousand requests and each
   // opening fails every record in flight; the breaker is for a CUC that is down, not this.
   CIRCUIT_BREAKER_FAILURES: "10",
-  // Its 503s are random faults, not contention; paused for up to 20 s each, as for a crowded CUC,
-  // they would stretch the soak past any sensible time limit. Scaled down with the rest.
+  // The adaptive limit's time constants scaled down with the rest (20 s → 300 ms, 30 s → 1 s):
+  // its 503s are random faults, one in twenty requests, not a crowded CUC.
   CUPI_MAX_PAUSE_MS: "300",
+  CUPI_CONTENTION_MEMORY_MS: "1000",
 };
 const POLL_INTERVAL_MS = 200;
 const SECRET_PREFIX = "cupi-reset/resets/soak/";

@@ -36,9 +36,12 @@ export interface ServiceConfig {
   /**
    * CUPI_ADAPTIVE_LIMIT=off keeps CUPI_MAX_IN_FLIGHT fixed (503s then count as failures for the
    * circuit breaker); otherwise the limit adapts to CUC's 503s below it, pausing up to
-   * CUPI_MAX_PAUSE_MS (default 20 s) when even one request is too many (see docs/performance.md).
+   * CUPI_MAX_PAUSE_MS (default 20 s) when even one request is too many, and remembering a 503
+   * for CUPI_CONTENTION_MEMORY_MS (default 30 s; see docs/performance.md).
    */
-  readonly cupiAdaptiveLimit: { readonly maxPauseMs: number } | false;
+  readonly cupiAdaptiveLimit:
+    | { readonly maxPauseMs: number; readonly contentionMemoryMs: number }
+    | false;
   /**
    * RECORD_CONCURRENCY: records of a batch processed at once. Default twice CUPI_MAX_IN_FLIGHT,
    * so that while one record waits on DynamoDB or Secrets Manager another has a CUPI request
@@ -222,5 +225,12 @@ function adaptiveLimit(
     throw new ConfigurationError(`CUPI_ADAPTIVE_LIMIT must be "on" or "off", not "${setting}"`);
   }
   if (setting === "off") return false;
-  return { maxPauseMs: positiveInteger("CUPI_MAX_PAUSE_MS", env.CUPI_MAX_PAUSE_MS, 20_000) };
+  return {
+    maxPauseMs: positiveInteger("CUPI_MAX_PAUSE_MS", env.CUPI_MAX_PAUSE_MS, 20_000),
+    contentionMemoryMs: positiveInteger(
+      "CUPI_CONTENTION_MEMORY_MS",
+      env.CUPI_CONTENTION_MEMORY_MS,
+      30_000,
+    ),
+  };
 }

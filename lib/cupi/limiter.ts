@@ -9,9 +9,10 @@ import { sharedPerOrigin } from "./per-origin.ts";
  */
 export interface AdaptiveLimitOptions {
   /**
-   * Pause after a 503 with one request in flight, before anything is sent again: ×4 after each
-   * pause, up to `maxPauseMs`, back to this after `contentionMemoryMs` without a 503; jittered
-   * ×0.5–1.5. Default 100 ms, about one CUC request, so that a stray 503 costs little.
+   * Pause after a 503 with one request in flight, before anything is sent again: ×4 after a
+   * pause that did not help (a 503 again before any request was served), up to `maxPauseMs`;
+   * back to this after `contentionMemoryMs` without a 503; jittered ×0.5–1.5. Default 100 ms,
+   * about one CUC request, so that a stray 503 costs little.
    */
   readonly minPauseMs?: number;
   /**
@@ -78,6 +79,9 @@ export class ConcurrencyLimiter {
   /** The limit in force at the last 503: not risen to again while that 503 is remembered. */
   #throttledLimit = Number.POSITIVE_INFINITY;
   #pauseMs = 0;
+  /** Whether a pause happened since the contention was last forgotten. */
+  #paused = false;
+  #servedSincePause = false;
   #pausedUntil = 0;
   #wakeUp: NodeJS.Timeout | undefined;
   #stats = { served: 0, throttled: 0, decreases: 0, pauses: 0 };
@@ -183,6 +187,7 @@ export class ConcurrencyLimiter {
     if (adaptive === undefined || load === "neutral") return;
     const now = adaptive.now();
     if (load === "served") {
+      this.#servedSincePause = true;
       this.#rise(adaptive, now);
       return;
     }
@@ -201,9 +206,16 @@ export class ConcurrencyLimiter {
       this.#limit--;
       return;
     }
+    // Longer only when the last pause did not help (nothing served since): CUC is full. A 503
+    // after requests were served again is a passing crowd, and a stray one must not slow every
+    // later pause.
+    if (this.#paused && !this.#servedSincePause) {
+      this.#pauseMs = Math.min(adaptive.maxPauseMs, this.#pauseMs * BACKOFF);
+    }
     const jitter = 0.5 + adaptive.random();
     this.#pausedUntil = now + Math.round(this.#pauseMs * jitter);
-    this.#pauseMs = Math.min(adaptive.maxPauseMs, this.#pauseMs * BACKOFF);
+    this.#paused = true;
+    this.#servedSincePause = false;
     this.#stats.pauses++;
   }
 
@@ -213,6 +225,7 @@ export class ConcurrencyLimiter {
       // container pushed out of its slot must not come back at short pauses, each a 503, nor
       // probe again and again the limit that CUC already refused.
       this.#pauseMs = adaptive.minPauseMs;
+      this.#paused = false;
       this.#throttledLimit = Number.POSITIVE_INFINITY;
     }
     if (this.#limit >= this.#maxInFlight) return;

@@ -47,7 +47,7 @@ describe("defaults", () => {
       serviceAccountSecretNames: new Set(["cupi-reset/service-account"]),
       deliverySecretPrefix: undefined,
       cupiMaxInFlight: 2,
-      cupiAdaptiveLimit: { maxPauseMs: 20_000 },
+      cupiAdaptiveLimit: { maxPauseMs: 20_000, contentionMemoryMs: 30_000 },
       recordConcurrency: 4,
       allowInsecureHttp: false,
       cupiTimeouts: { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 },
@@ -104,9 +104,10 @@ describe("defaults", () => {
     expect(config.recordConcurrency).toBe(8);
     expect(loadConfig({ ...MINIMAL, RECORD_CONCURRENCY: "3" }).recordConcurrency).toBe(3);
     expect(loadConfig({ ...MINIMAL, CUPI_ADAPTIVE_LIMIT: "off" }).cupiAdaptiveLimit).toBe(false);
-    expect(loadConfig({ ...MINIMAL, CUPI_MAX_PAUSE_MS: "500" }).cupiAdaptiveLimit).toEqual({
-      maxPauseMs: 500,
-    });
+    expect(
+      loadConfig({ ...MINIMAL, CUPI_MAX_PAUSE_MS: "500", CUPI_CONTENTION_MEMORY_MS: "1000" })
+        .cupiAdaptiveLimit,
+    ).toEqual({ maxPauseMs: 500, contentionMemoryMs: 1_000 });
     expect(refusal({ ...MINIMAL, CUPI_ADAPTIVE_LIMIT: "false" })).toMatch(/"on" or "off"/);
     expect(config.allowInsecureHttp).toBe(true);
     expect(config.serviceSecretCacheSeconds).toBe(60);
