@@ -119,6 +119,9 @@ const SOAK_ENVIRONMENT = {
   // its 503s are random faults, one in twenty requests, not a crowded CUC.
   CUPI_MAX_PAUSE_MS: "300",
   CUPI_CONTENTION_MEMORY_MS: "1000",
+  // One record per CUPI slot: with records waiting for a slot, a 1.5 s budget (20 s deployed) is
+  // spent in the queue, and deadlines, not CUC, would fail them.
+  RECORD_CONCURRENCY: String(CUPI_MAX_IN_FLIGHT),
 };
 const POLL_INTERVAL_MS = 200;
 const SECRET_PREFIX = "cupi-reset/resets/soak/";
