@@ -5,7 +5,7 @@ import {
   type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import { scrubBody } from "../events/plaintext.ts";
-import type { ErrorCode } from "../reset/outcome.ts";
+import type { ErrorCode } from "../outcome/failures.ts";
 
 export interface DeadLetter {
   /** The original SQS body; credential values are removed before it is sent. */

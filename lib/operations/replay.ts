@@ -13,7 +13,7 @@ import {
 import * as v from "valibot";
 import { ConfigurationError } from "../config/config.ts";
 import { parseRecordBody } from "../events/parse.ts";
-import { ERROR_CODES, type ErrorCode } from "../reset/outcome.ts";
+import { ERROR_CODES, type ErrorCode } from "../outcome/failures.ts";
 import {
   type DeadLetterEntry,
   deadLetterEntry,

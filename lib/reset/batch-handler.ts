@@ -6,13 +6,17 @@ import {
 } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { withAbortSignal } from "../aws/abort-scope.ts";
 import type { ServiceConfig } from "../config/config.ts";
-import { ConcurrencyLimiter, type LimiterReport, limiterReports } from "../cupi/limiter.ts";
+import { ConcurrencyLimiter, limiterReports } from "../cupi/limiter.ts";
 import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
-import { TransientFailure } from "./outcome.ts";
+import { TransientFailure } from "../outcome/failures.ts";
+import { InvocationBudget } from "./invocation-budget.ts";
 import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
+import { logRecord } from "./record-log.ts";
+import { logThrottling } from "./throttle-report.ts";
 
 export interface ResetHandlerDependencies {
   readonly config: ServiceConfig;
@@ -34,10 +38,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     logger.addContext(context);
     processor.registerLambdaContext(context);
-    const lambdaDeadline = Date.now() + context.getRemainingTimeInMillis();
-    // CUPI calls stop here; what is left covers the DLQ send and returning the response.
-    const workDeadline = lambdaDeadline - config.deadlineSafetyMs;
-    const guardDeadline = lambdaDeadline - config.deadlineSafetyMs / 2;
+    const budget = new InvocationBudget(context, config);
     // Records wait for a slot rather than all starting at once, so the time check below is
     // made when a record really starts.
     const slots = new ConcurrencyLimiter(config.recordConcurrency);
@@ -45,19 +46,18 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
     const handleRecord = (record: SQSRecord): Promise<void> =>
       slots.run(async () => {
         const parsed = parseRecordBody(record.body);
-        const remaining = workDeadline - Date.now();
+        const remaining = budget.workDeadline - Date.now();
         if (remaining < config.recordMinTimeMs) {
           const reason = `not started: ${Math.max(0, remaining)} ms left in this invocation`;
           logRecord(logger, record, { status: "retry", reason, event: eventOf(parsed) }, 0);
           throw new TransientFailure(reason);
         }
         const started = Date.now();
-        // One slow record must not use up the time of the records queued behind it.
-        const recordDeadline = Math.min(workDeadline, started + config.recordTimeoutMs);
-        const outcome = await beforeDeadline(
-          settle(record, parsed, recordDeadline, guardDeadline, dependencies),
+        const outcome = await untilAbandoned(
+          settle(record, parsed, budget, dependencies),
           eventOf(parsed),
-          guardDeadline,
+          budget.abandonDeadline,
+          logger,
         );
         logRecord(logger, record, outcome, Date.now() - started);
         if (outcome.status === "retry") throw new TransientFailure(outcome.reason);
@@ -83,60 +83,32 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
         throwOnFullBatchFailure: false,
       });
     } finally {
+      budget.end();
       logThrottling(logger, throttleBefore, limiterReports());
     }
   };
 }
 
-/**
- * One warning per invocation in which CUC turned requests away (503), with what the adaptive
- * limit made of it: operators see a crowded CUC (administrators, other tools, too many
- * containers) without reading every record's log.
- */
-function logThrottling(
-  logger: Logger,
-  before: readonly LimiterReport[],
-  after: readonly LimiterReport[],
-): void {
-  const hosts = after.flatMap((report) => {
-    const previous = before.find((candidate) => candidate.origin === report.origin);
-    const throttled = report.throttled - (previous?.throttled ?? 0);
-    if (throttled === 0) return [];
-    return [
-      {
-        origin: report.origin,
-        throttled,
-        served: report.served - (previous?.served ?? 0),
-        pauses: report.pauses - (previous?.pauses ?? 0),
-        limit: report.limit,
-        maxInFlight: report.maxInFlight,
-        ...(report.pausedUntil > Date.now()
-          ? { pausedUntil: new Date(report.pausedUntil).toISOString() }
-          : {}),
-      },
-    ];
-  });
-  if (hosts.length > 0) {
-    logger.warn("CUC turned requests away (503): the adaptive limit backed off", {
-      cupiThrottle: hosts,
-    });
-  }
-}
-
 /** The smallest share of an invocation's time a DLQ send is started with. */
 const MIN_DEAD_LETTER_TIME_MS = 1_000;
 
-/** Applies a record and, for a permanent failure, writes it to the DLQ. */
+/**
+ * Applies a record within its own deadline and signal (one slow record must not use up the time
+ * of the records queued behind it), then, for a permanent failure, writes it to the DLQ before
+ * the settling deadline. Every AWS and CUPI call of the record is aborted at its deadline.
+ */
 async function settle(
   record: SQSRecord,
   parsed: ParsedRecord,
-  deadline: number,
-  guardDeadline: number,
+  budget: InvocationBudget,
   { deadLetters, processor }: ResetHandlerDependencies,
 ): Promise<RecordOutcome> {
-  const outcome = await processor.processParsed(parsed, deadline);
+  const { deadline, signal } = budget.startRecord();
+  const outcome = await withAbortSignal(signal, () =>
+    processor.processParsed(parsed, deadline, signal),
+  );
   if (outcome.status !== "dead-lettered") return outcome;
-  const remaining = guardDeadline - Date.now();
+  const remaining = budget.settleDeadline - Date.now();
   if (remaining < MIN_DEAD_LETTER_TIME_MS) {
     return {
       status: "retry",
@@ -145,8 +117,8 @@ async function settle(
     };
   }
   try {
-    await deadLetters.send(
-      {
+    await withAbortSignal(budget.settling, () =>
+      deadLetters.send({
         body: record.body,
         errorCode: outcome.code,
         errorMessage: outcome.reason,
@@ -156,8 +128,7 @@ async function settle(
         source: outcome.event?.source,
         action: outcome.event?.action,
         replayCount: record.messageAttributes.replayCount?.stringValue,
-      },
-      AbortSignal.timeout(remaining),
+      }),
     );
     return outcome;
   } catch (error) {
@@ -177,95 +148,36 @@ function eventOf(parsed: ParsedRecord): ResetEvent | undefined {
   return parsed.ok ? parsed.event : undefined;
 }
 
-/** Lambda kills a function at its timeout; returning first lets SQS redeliver what is unfinished. */
-async function beforeDeadline(
+/**
+ * The record's work is aborted at its deadlines and normally ends well before this. Should some
+ * call ignore its signal (a bug), the handler still returns before Lambda's timeout would fail the
+ * whole batch, and says so loudly: that work may then run on in a later invocation.
+ */
+async function untilAbandoned(
   work: Promise<RecordOutcome>,
   event: ResetEvent | undefined,
   deadline: number,
+  logger: Logger,
 ): Promise<RecordOutcome> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<RecordOutcome>((resolve) => {
+  const abandoned = new Promise<RecordOutcome>((resolve) => {
     timer = setTimeout(
-      () => resolve({ status: "retry", reason: "abandoned at the deadline", event }),
+      () => {
+        logger.error("a record's work did not stop when aborted; returning without it", {
+          eventId: event?.eventId,
+        });
+        resolve({
+          status: "retry",
+          reason: "abandoned: its work did not stop when aborted",
+          event,
+        });
+      },
       Math.max(0, deadline - Date.now()),
     );
   });
   try {
-    return await Promise.race([work, timeout]);
+    return await Promise.race([work, abandoned]);
   } finally {
     clearTimeout(timer);
   }
-}
-
-function logRecord(
-  logger: Logger,
-  record: SQSRecord,
-  outcome: RecordOutcome,
-  durationMs: number,
-): void {
-  const event = outcome.event;
-  const fields = {
-    messageId: record.messageId,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-    eventId: event?.eventId ?? (outcome.status === "dead-lettered" ? outcome.eventId : undefined),
-    ticketId: event?.ticketId,
-    source: event?.source,
-    action: event?.action,
-    user:
-      event === undefined
-        ? undefined
-        : "alias" in event.user
-          ? event.user.alias
-          : event.user.objectId,
-    cluster: event?.cluster,
-    outcome: outcome.status,
-    durationMs,
-    ...(outcome.status === "applied" ? {} : { reason: outcome.reason }),
-    ...(outcome.status === "dead-lettered" ? { errorCode: outcome.code } : {}),
-  };
-  if (outcome.status === "applied") {
-    logger.info(
-      outcome.applied.duplicate ? "duplicate of an applied event" : "credential reset applied",
-      { ...fields, duplicate: outcome.applied.duplicate },
-    );
-  } else if (outcome.status === "dead-lettered") logger.warn("record dead-lettered", fields);
-  else logger.warn("record will be retried", fields);
-  const audit = auditRecord(record, outcome);
-  if (audit !== undefined) logger.info("audit", audit);
-}
-
-/**
- * The audit record of an applied or refused action, marked `"audit": true` for a CloudWatch Logs
- * subscription filter (`{ $.audit IS TRUE }`). It names who asked, the target and the CUPI fields
- * changed, never a value. A duplicate delivery changes nothing and was audited when applied; a
- * retried record is audited only when it changed something before failing, so no change to CUC
- * goes unrecorded.
- */
-function auditRecord(
-  record: SQSRecord,
-  outcome: RecordOutcome,
-): Record<string, unknown> | undefined {
-  const changed = outcome.effects?.changed ?? [];
-  if (outcome.status === "applied" && outcome.applied.duplicate) return undefined;
-  if (outcome.status === "retry" && changed.length === 0) return undefined;
-  const event = outcome.event;
-  const resolved = outcome.effects?.user;
-  return {
-    audit: true,
-    eventId: event?.eventId ?? (outcome.status === "dead-lettered" ? outcome.eventId : undefined),
-    sourceMessageId: record.messageId,
-    source: event?.source,
-    requestedBy: event?.requestedBy,
-    ticketId: event?.ticketId,
-    cluster: event?.cluster,
-    action: event?.action,
-    targetUser: resolved ?? event?.user,
-    fieldsChanged: changed,
-    outcome:
-      outcome.status === "dead-lettered" && outcome.code === "ACTION_NOT_ALLOWED"
-        ? "refused"
-        : outcome.status,
-    ...(outcome.status === "applied" ? {} : { reason: outcome.reason }),
-    ...(outcome.status === "dead-lettered" ? { errorCode: outcome.code } : {}),
-  };
 }

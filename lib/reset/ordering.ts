@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { CredentialKind } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
-import { PermanentFailure, TransientFailure } from "./outcome.ts";
+import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
 
 export interface OrderingGuardOptions {
   readonly client: DynamoDBClient;

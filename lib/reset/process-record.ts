@@ -14,6 +14,7 @@ import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
+import { type ErrorCode, PermanentFailure, TransientFailure } from "../outcome/failures.ts";
 import { CredentialGenerationError } from "../policy/errors.ts";
 import { generatePassword, generatePin, policyContextFor } from "../policy/index.ts";
 import { secretName } from "../secrets/secret-name.ts";
@@ -27,7 +28,6 @@ import { SecretValue } from "../secrets/secret-value.ts";
 import { type AttemptLog, isHistoryRejection } from "./attempts.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
 import type { OrderingGuard } from "./ordering.ts";
-import { type ErrorCode, PermanentFailure, TransientFailure } from "./outcome.ts";
 import { credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 
 export interface ResetDependencies {
@@ -43,6 +43,9 @@ export interface ResetDependencies {
   /** Applies each eventId once; off without a state table. */
   readonly idempotency?: { readonly persistenceStore: BasePersistenceLayer } | undefined;
 }
+
+/** A record's CUPI calls: bounded by its deadline, cut by its signal. */
+type RecordCall = { readonly deadline: number; readonly signal?: AbortSignal };
 
 /** What is remembered of an applied event; a duplicate delivery gets it back unchanged. */
 export interface AppliedReset {
@@ -101,7 +104,7 @@ export type RecordOutcome =
 export class ResetProcessor {
   readonly #apply: (
     event: ResetEvent,
-    deadline: number,
+    call: RecordCall,
     effects: AttemptEffects,
   ) => Promise<AppliedReset>;
   readonly #idempotencyConfig: IdempotencyConfig | undefined;
@@ -109,10 +112,10 @@ export class ResetProcessor {
   constructor(dependencies: ResetDependencies) {
     const apply = async (
       event: ResetEvent,
-      deadline: number,
+      call: RecordCall,
       effects: AttemptEffects,
     ): Promise<AppliedReset> => {
-      const user = await applyEvent(event, deadline, dependencies, effects);
+      const user = await applyEvent(event, call, dependencies, effects);
       return {
         objectId: user.objectId,
         alias: user.alias,
@@ -149,11 +152,19 @@ export class ResetProcessor {
     this.#idempotencyConfig?.registerLambdaContext(context);
   }
 
-  process(body: string, deadline: number): Promise<RecordOutcome> {
-    return this.processParsed(parseRecordBody(body), deadline);
+  process(body: string, deadline: number, signal?: AbortSignal): Promise<RecordOutcome> {
+    return this.processParsed(parseRecordBody(body), deadline, signal);
   }
 
-  async processParsed(parsed: ParsedRecord, deadline: number): Promise<RecordOutcome> {
+  /**
+   * `deadline` (epoch ms) bounds the record's CUPI calls; `signal` cuts every CUPI call of the
+   * record when it aborts (its AWS calls are cut by the caller's abort scope).
+   */
+  async processParsed(
+    parsed: ParsedRecord,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<RecordOutcome> {
     if (!parsed.ok) {
       return {
         status: "dead-lettered",
@@ -166,10 +177,11 @@ export class ResetProcessor {
     const { event } = parsed;
     const effects: AttemptEffects = { user: undefined, changed: [] };
     try {
-      const applied = await this.#apply(event, deadline, effects);
+      const call = signal === undefined ? { deadline } : { deadline, signal };
+      const applied = await this.#apply(event, call, effects);
       return { status: "applied", event, applied, effects };
     } catch (error) {
-      const failure = classify(error, event);
+      const failure = classify(error, event, signal);
       return failure instanceof PermanentFailure
         ? {
             status: "dead-lettered",
@@ -186,13 +198,12 @@ export class ResetProcessor {
 
 async function applyEvent(
   event: ResetEvent,
-  deadline: number,
+  call: RecordCall,
   dependencies: ResetDependencies,
   effects: AttemptEffects,
 ): Promise<CupiUser> {
   const { config, secrets, connections, authorization } = dependencies;
   const cluster = authorize(event, config, authorization);
-  const call = { deadline };
   let client = await connections.client(cluster);
   const serviceAccount = await serviceAccountAlias(secrets, cluster);
   // Before the lookup: a protected alias or objectId in the event costs no CUPI call at all.
@@ -227,13 +238,10 @@ async function applyEvent(
   const newValues = new Map<CredentialKind, SecretValue>();
   if (needsNewValue(event.action)) {
     for (const kind of kinds) {
-      newValues.set(
-        kind,
-        await newValueFor(event, kind, user, withFreshAccount, deadline, secrets),
-      );
+      newValues.set(kind, await newValueFor(event, kind, user, withFreshAccount, call, secrets));
     }
   }
-  const release = await dependencies.ordering?.claim(event, user.objectId, kinds, deadline);
+  const release = await dependencies.ordering?.claim(event, user.objectId, kinds, call.deadline);
   const deliverTo = deliveryTarget(event);
   let delivered = false;
   try {
@@ -370,7 +378,7 @@ async function newValueFor(
   kind: CredentialKind,
   user: CupiUser,
   withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
-  deadline: number,
+  call: RecordCall,
   secrets: SecretStore,
 ): Promise<SecretValue> {
   const source = event.newCredential;
@@ -378,7 +386,6 @@ async function newValueFor(
     return selectSecretValue(source.secretId, await secrets.fresh(source.secretId), source.jsonKey);
   }
   // Generated: offboarding, or `{ "generate": true }`. Respect the user's rule and extensions.
-  const call = { deadline };
   const [credential, alternateExtensions] = await withFreshAccount((cupi) =>
     Promise.all([
       cupi.getCredential(user.objectId, kind, call),
@@ -473,8 +480,24 @@ const CUPI_CODES: Partial<Record<CupiError["kind"], ErrorCode>> = {
 };
 
 /** Turns any failure into a permanent (DLQ) or transient (redeliver) verdict with a reason. */
-function classify(error: unknown, event: ResetEvent): PermanentFailure | TransientFailure {
+function classify(
+  error: unknown,
+  event: ResetEvent,
+  signal: AbortSignal | undefined,
+): PermanentFailure | TransientFailure {
   if (error instanceof PermanentFailure || error instanceof TransientFailure) return error;
+  // Whatever the call made of being cut short, the deadline is what failed it: retried.
+  if (signal?.aborted === true) {
+    const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
+    // CupiError messages are redacted; of anything else only the type is safe to log.
+    const detail =
+      error instanceof CupiError
+        ? `: ${error.message}`
+        : error instanceof Error
+          ? ` (${error.name})`
+          : "";
+    return new TransientFailure(`${reason}${detail}`);
+  }
   if (error instanceof IdempotencyValidationError) {
     return new PermanentFailure(
       "INVALID_EVENT",

@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import { loadAuthorizationPolicy } from "../authorization/policy.ts";
+import { AbortScopedHttpHandler } from "../aws/abort-scope.ts";
 import { loadConfig } from "../config/config.ts";
 import type { DeadLetter, DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import { createLogger } from "../logging/logger.ts";
@@ -24,13 +25,8 @@ export function createResetHandlerFromEnvironment(
 ) {
   const config = loadConfig(env);
   const authorization = loadAuthorizationPolicy(config.authorizationPolicyPath);
-  // Short SDK timeouts: a stuck AWS call must not eat the invocation; SQS redelivers instead.
-  const awsClientOptions = {
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
-  };
   const secrets = new SecretStore({
-    client: new SecretsManagerClient(awsClientOptions),
+    client: new SecretsManagerClient(awsClientOptions()),
     cacheSeconds: config.serviceSecretCacheSeconds,
   });
   const connections = new CupiConnections(secrets, {
@@ -41,7 +37,7 @@ export function createResetHandlerFromEnvironment(
     timeouts: config.cupiTimeouts,
   });
   const dynamodb =
-    config.stateTable === undefined ? undefined : new DynamoDBClient(awsClientOptions);
+    config.stateTable === undefined ? undefined : new DynamoDBClient(awsClientOptions());
   if (config.stateTable === undefined) {
     logger.warn("STATE_TABLE is not set: idempotency and ordering checks are off");
   }
@@ -70,10 +66,21 @@ export function createResetHandlerFromEnvironment(
   const handler = createResetHandler({
     config,
     processor,
-    deadLetters: lazyDeadLetterQueue(config.dlqUrl, awsClientOptions),
+    deadLetters: lazyDeadLetterQueue(config.dlqUrl, awsClientOptions()),
     logger,
   });
   return Object.assign(handler, { close: () => connections.close() });
+}
+
+/**
+ * Short SDK timeouts: a stuck AWS call must not eat the invocation; SQS redelivers instead. The
+ * request handler ends each call at the deadline of the record (or settling) that made it.
+ */
+function awsClientOptions() {
+  return {
+    maxAttempts: 3,
+    requestHandler: new AbortScopedHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import demoSecrets from "../../dev/demo-secrets.json" with { type: "json" };
 import { ACTIONS, type ResetEvent } from "../../lib/events/contract.ts";
 import { parseRecordBody } from "../../lib/events/parse.ts";
 import { type CredentialPolicyContext, checkPassword, checkPin } from "../../lib/policy/index.ts";
-import { ERROR_CODES, type ErrorCode } from "../../lib/reset/outcome.ts";
+import { ERROR_CODES, type ErrorCode } from "../../lib/outcome/failures.ts";
 import { selectSecretValue } from "../../lib/secrets/secret-store.ts";
 import { SecretValue } from "../../lib/secrets/secret-value.ts";
 import { schemaAccepts } from "./schema-validator.ts";

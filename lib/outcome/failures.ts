@@ -1,3 +1,4 @@
+// Why a record failed: the error codes producers and operators code against, and the two failure kinds (permanent: DLQ; transient: retried).
 /**
  * Why a record was dead-lettered. Producers and operators code against these values: add new ones
  * only, never rename.
