@@ -12,8 +12,8 @@ import {
   sendEvent,
 } from "../../lib/operations/queue-tools.ts";
 import { replaySelected } from "../../lib/operations/replay.ts";
-import { generatePin, policyContextFor } from "../../lib/policy/index.ts";
 import { ERROR_CODES } from "../../lib/outcome/failures.ts";
+import { generatePin, policyContextFor } from "../../lib/policy/index.ts";
 import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 import { seededRandom } from "../cupi-simulator/faults.ts";
 import type { FaultKind, SimulatedUser } from "../cupi-simulator/index.ts";

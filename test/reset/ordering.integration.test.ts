@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../../dev/dynamodb/local-dynamodb.ts";
 import type { ResetEvent } from "../../lib/events/contract.ts";
-import { OrderingGuard } from "../../lib/reset/ordering.ts";
 import { PermanentFailure, TransientFailure } from "../../lib/outcome/failures.ts";
+import { OrderingGuard } from "../../lib/reset/ordering.ts";
 
 let dynamodb: LocalDynamoDb;
 let guard: OrderingGuard;
