@@ -1,25 +1,40 @@
+// The attempt log: per event and credential, whether this service's PUT is being sent, landed,
+// or left its outcome unknown — kept across deliveries, so a later one settles what an earlier
+// one could not learn.
 import {
+  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { CredentialKind } from "../cupi/types.ts";
 
-/** Unknown outcomes are kept a day: longer than any retry or replay that could explain them. */
-const RETENTION_SECONDS = 24 * 3600;
+/**
+ * Kept a week, as long as an applied eventId is remembered: longer than the retry window and
+ * any replay that could come back to an attempt.
+ */
+const RETENTION_SECONDS = 7 * 24 * 3600;
 
-/** What is known before the first attempt at a PUT of a new value. */
-export interface AttemptStart {
-  /** CUPI's `TimeChanged` of the credential before the first attempt ("" when never set). */
-  readonly timeChangedBefore: string;
-  /** Whether an earlier attempt (an earlier delivery) left its outcome unknown. */
-  readonly earlierAttemptUnknown: boolean;
-}
+/** What is known before an attempt at a PUT of a new value. */
+export type AttemptStart =
+  | {
+      /** An earlier delivery's PUT of this event's value landed: nothing to send. */
+      readonly alreadyApplied: true;
+    }
+  | {
+      readonly alreadyApplied: false;
+      /** CUPI's `TimeChanged` of the credential before the first attempt ("" when never set). */
+      readonly timeChangedBefore: string;
+      /** Whether an earlier attempt (an earlier delivery) left its outcome unknown. */
+      readonly earlierAttemptUnknown: boolean;
+    };
 
 /**
- * Remembers credential PUTs whose outcome was never learned (a timeout or a lost connection after
- * sending), with the credential's `TimeChanged` from before the first of them. A later check that
- * finds `TimeChanged` moved tells that the value landed — no clock needs to agree with CUC's.
+ * Remembers credential PUTs: one begun and never settled is an unknown outcome (a timeout, a lost
+ * connection, a delivery cut at its deadline or killed), kept with the credential's `TimeChanged`
+ * from before the first attempt; a later check that finds `TimeChanged` moved tells that the value
+ * landed — no clock needs to agree with CUC's. One known to have landed is marked applied, so a
+ * later delivery of the same event (after a failure further on) does not send it again.
  */
 export class AttemptLog {
   readonly #client: DynamoDBClient;
@@ -30,35 +45,64 @@ export class AttemptLog {
     this.#tableName = tableName;
   }
 
-  /** Records an attempt about to be sent; keeps the first attempt's snapshot if there is one. */
+  /**
+   * Records an attempt about to be sent, keeping the first attempt's snapshot if there is one;
+   * or finds that an earlier attempt landed.
+   */
   async begin(eventId: string, kind: CredentialKind, timeChanged: string): Promise<AttemptStart> {
-    const { Attributes: attributes } = await this.#client.send(
+    try {
+      const { Attributes: attributes } = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: { id: { S: key(eventId, kind) } },
+          UpdateExpression:
+            "SET timeChangedBefore = if_not_exists(timeChangedBefore, :timeChanged), attemptCount = if_not_exists(attemptCount, :zero) + :one, expiration = :expiration",
+          ConditionExpression: "attribute_not_exists(appliedAt)",
+          ExpressionAttributeValues: {
+            ":timeChanged": { S: timeChanged },
+            ":zero": { N: "0" },
+            ":one": { N: "1" },
+            ":expiration": { N: expiration() },
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return {
+        alreadyApplied: false,
+        timeChangedBefore: attributes?.timeChangedBefore?.S ?? timeChanged,
+        earlierAttemptUnknown: Number(attributes?.attemptCount?.N ?? 1) > 1,
+      };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { alreadyApplied: true };
+      throw error;
+    }
+  }
+
+  /** The PUT landed: a later delivery of the event must not send it again. */
+  async applied(eventId: string, kind: CredentialKind): Promise<void> {
+    await this.#client.send(
       new UpdateItemCommand({
         TableName: this.#tableName,
         Key: { id: { S: key(eventId, kind) } },
-        UpdateExpression:
-          "SET timeChangedBefore = if_not_exists(timeChangedBefore, :timeChanged), attemptCount = if_not_exists(attemptCount, :zero) + :one, expiration = :expiration",
+        UpdateExpression: "SET appliedAt = :now, expiration = :expiration",
         ExpressionAttributeValues: {
-          ":timeChanged": { S: timeChanged },
-          ":zero": { N: "0" },
-          ":one": { N: "1" },
-          ":expiration": { N: String(Math.floor(Date.now() / 1000) + RETENTION_SECONDS) },
+          ":now": { S: new Date().toISOString() },
+          ":expiration": { N: expiration() },
         },
-        ReturnValues: "ALL_NEW",
       }),
     );
-    return {
-      timeChangedBefore: attributes?.timeChangedBefore?.S ?? timeChanged,
-      earlierAttemptUnknown: Number(attributes?.attemptCount?.N ?? 1) > 1,
-    };
   }
 
-  /** The PUT's outcome is known (applied or refused): nothing to explain later. */
-  async settle(eventId: string, kind: CredentialKind): Promise<void> {
+  /** CUC refused the value: nothing landed, nothing to explain later. */
+  async forget(eventId: string, kind: CredentialKind): Promise<void> {
     await this.#client.send(
       new DeleteItemCommand({ TableName: this.#tableName, Key: { id: { S: key(eventId, kind) } } }),
     );
   }
+}
+
+function expiration(): string {
+  return String(Math.floor(Date.now() / 1000) + RETENTION_SECONDS);
 }
 
 function key(eventId: string, kind: CredentialKind): string {

@@ -9,7 +9,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import type { Context } from "aws-lambda";
 import type { AccountRef, AuthorizationPolicy } from "../authorization/policy.ts";
 import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
-import type { CallOptions, CupiClient } from "../cupi/client.ts";
+import type { CupiClient } from "../cupi/client.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
@@ -25,8 +25,9 @@ import {
   selectSecretValue,
 } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
-import { type AttemptLog, isHistoryRejection } from "./attempts.ts";
+import type { AttemptLog } from "./attempts.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
+import { sendNewValue } from "./lost-answers.ts";
 import type { OrderingGuard } from "./ordering.ts";
 import { credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 
@@ -68,7 +69,13 @@ export interface FieldsChanged {
  */
 export interface AttemptEffects {
   user: { readonly alias: string; readonly objectId: string } | undefined;
+  /** Changes this delivery made or found made by an earlier delivery of the event. */
   readonly changed: FieldsChanged[];
+  /**
+   * Every change is in the attempt log: if this delivery ends in a retry, the delivery that
+   * settles the event finds them there and audits them, so this one does not.
+   */
+  recorded: boolean;
 }
 
 /** What became of a record; every record ends in exactly one of these. */
@@ -175,7 +182,7 @@ export class ResetProcessor {
       };
     }
     const { event } = parsed;
-    const effects: AttemptEffects = { user: undefined, changed: [] };
+    const effects: AttemptEffects = { user: undefined, changed: [], recorded: true };
     try {
       const call = signal === undefined ? { deadline } : { deadline, signal };
       const applied = await this.#apply(event, call, effects);
@@ -244,38 +251,45 @@ async function applyEvent(
   const release = await dependencies.ordering?.claim(event, user.objectId, kinds, call.deadline);
   const deliverTo = deliveryTarget(event);
   let delivered = false;
+  const landed = new Set<CredentialKind>();
   try {
-    if (deliverTo !== undefined) {
-      // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
-      for (const [kind, value] of newValues) {
-        await secrets.put(deliverTo, deliveryDocument(event, { [kind]: value.reveal() }));
-        delivered = true;
-      }
-    }
     for (const change of planChanges(event, user.ldapIntegrated, newValues)) {
+      const value = newValues.get(change.kind);
+      // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
+      const deliver = async (): Promise<void> => {
+        if (deliverTo === undefined || value === undefined) return;
+        await secrets.put(deliverTo, deliveryDocument(event, { [change.kind]: value.reveal() }));
+        delivered = true;
+      };
       const put = () =>
         withFreshAccount((cupi) =>
           cupi.updateCredential(user.objectId, change.kind, change.update, call),
         );
       const attempts = dependencies.attempts;
-      if (change.update.Credentials === undefined || attempts === undefined) await put();
-      else
-        await putRememberingUnknownOutcomes(
-          put,
+      if (change.update.Credentials === undefined || attempts === undefined) {
+        effects.recorded = false;
+        await deliver();
+        await put();
+      } else {
+        await sendNewValue({
           attempts,
-          event,
-          user,
-          change.kind,
-          withFreshAccount,
+          eventId: event.eventId,
+          objectId: user.objectId,
+          kind: change.kind,
+          cupi: withFreshAccount,
           call,
-        );
+          beforeSending: deliver,
+          put,
+        });
+      }
+      landed.add(change.kind);
       effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
   } catch (error) {
-    if (delivered && deliverTo !== undefined) {
+    if (delivered && [...newValues.keys()].some((kind) => !landed.has(kind))) {
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
       await secrets
-        .put(deliverTo, deliveryDocument(event, { status: "not-applied" }))
+        .put(deliverTo as string, deliveryDocument(event, { status: "not-applied" }))
         .catch(() => undefined);
     }
     throw error;
@@ -405,54 +419,6 @@ async function newValueFor(
         );
   const context = policyContextFor(user, rule, alternateExtensions);
   return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
-}
-
-/** Resends within one delivery after answers that were lost, once CUC shows the value did not land. */
-const MAX_UNCERTAIN_RESENDS = 2;
-
-/**
- * A PUT of a new value whose answer may be lost after CUC applied it. Resending blindly would
- * bounce off the credential history ("Repeat credentials prohibited") and dead-letter a reset
- * that worked. So the credential's TimeChanged is read before the first attempt (and kept in the
- * attempt log across deliveries); after an uncertain failure, or a history rejection following an
- * earlier uncertain delivery, a moved TimeChanged means the value landed, an unmoved one that a
- * resend is safe.
- */
-async function putRememberingUnknownOutcomes(
-  put: () => Promise<void>,
-  attempts: AttemptLog,
-  event: ResetEvent,
-  user: CupiUser,
-  kind: CredentialKind,
-  withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
-  call: CallOptions,
-): Promise<void> {
-  const timeChanged = async (): Promise<string> =>
-    (await withFreshAccount((cupi) => cupi.getCredential(user.objectId, kind, call))).timeChanged ??
-    "";
-  const start = await attempts.begin(event.eventId, kind, await timeChanged());
-  for (let resends = 0; ; resends++) {
-    try {
-      await put();
-      break;
-    } catch (error) {
-      if (!(error instanceof CupiError)) throw error;
-      const uncertain = error.mayHaveTakenEffect;
-      const historyAfterUnknown =
-        start.earlierAttemptUnknown &&
-        error.kind === "rejected" &&
-        isHistoryRejection(error.cupiMessage);
-      if (uncertain || historyAfterUnknown) {
-        const landed = (await timeChanged()) !== start.timeChangedBefore;
-        if (landed) break;
-        if (uncertain && resends < MAX_UNCERTAIN_RESENDS) continue;
-      }
-      // An uncertain outcome stays in the log for the next delivery to resolve.
-      if (!uncertain) await attempts.settle(event.eventId, kind);
-      throw error;
-    }
-  }
-  await attempts.settle(event.eventId, kind);
 }
 
 function deliveryTarget(event: ResetEvent): string | undefined {

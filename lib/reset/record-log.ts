@@ -45,7 +45,8 @@ export function logRecord(
  * subscription filter (`{ $.audit IS TRUE }`). It names who asked, the target and the CUPI fields
  * changed, never a value. A duplicate delivery changes nothing and was audited when applied; a
  * retried record is audited only when it changed something before failing, so no change to CUC
- * goes unrecorded.
+ * goes unrecorded; but one whose changes are in the attempt log is not: the delivery that settles
+ * the event finds them there and audits them, so each change is audited once.
  */
 function auditRecord(
   record: SQSRecord,
@@ -53,7 +54,9 @@ function auditRecord(
 ): Record<string, unknown> | undefined {
   const changed = outcome.effects?.changed ?? [];
   if (outcome.status === "applied" && outcome.applied.duplicate) return undefined;
-  if (outcome.status === "retry" && changed.length === 0) return undefined;
+  if (outcome.status === "retry" && (changed.length === 0 || outcome.effects?.recorded === true)) {
+    return undefined;
+  }
   const event = outcome.event;
   const resolved = outcome.effects?.user;
   return {
