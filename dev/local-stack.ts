@@ -103,6 +103,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // and a few injected 503s should show the adaptive limit pausing, not stop it for 20 s.
     CIRCUIT_BREAKER_COOLDOWN_MS: "1000",
     CUPI_MAX_PAUSE_MS: "1000",
+    // Retries a second or two apart, not 30 s to 15 minutes: the demo and tests show them.
+    RETRY_BASE_DELAY_SECONDS: "1",
+    RETRY_MAX_DELAY_SECONDS: "2",
     ...options.environment,
   };
   return {

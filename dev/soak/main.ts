@@ -51,6 +51,7 @@ function print(report: SoakReport): void {
           .join(", "),
   );
   line("redriven after retries", report.redriven);
+  line("RETRIES_EXHAUSTED", report.retriesExhausted);
   line("applied twice", report.appliedTwice);
   line("stale applied", report.staleApplied);
   line("unaccounted", report.unaccounted);

@@ -55,6 +55,8 @@ export interface SoakReport {
   readonly deadLettered: Readonly<Record<string, { events: number; messages: number }>>;
   /** DLQ messages moved by the redrive policy after maxReceiveCount transient failures. */
   readonly redriven: number;
+  /** DLQ messages the function wrote on a record's last receive (RETRIES_EXHAUSTED). */
+  readonly retriesExhausted: number;
   /** Users whose credential changed more often than the events applied to them explain. */
   readonly appliedTwice: number;
   /** Out-of-order users whose final PIN is the older event's. */
@@ -420,7 +422,10 @@ interface TallyInput extends Run {
   readonly letters: readonly DeadLetterEntry[];
 }
 
-const PERMANENT_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+/** Every code but RETRIES_EXHAUSTED: a transient failure that outlasted the retry window. */
+const PERMANENT_CODES: ReadonlySet<string> = new Set(
+  ERROR_CODES.filter((code) => code !== "RETRIES_EXHAUSTED"),
+);
 const MAX_EXAMPLES = 10;
 
 /** What the simulator's state says was applied, per event, and what looks applied twice. */
@@ -498,6 +503,9 @@ function tally(input: TallyInput): SoakReport {
       );
   }
   const redriven = letters.filter((letter) => letter.errorCode === REDRIVEN).length;
+  const retriesExhausted = letters.filter(
+    (letter) => letter.errorCode === "RETRIES_EXHAUSTED",
+  ).length;
   const stats = stack.simulator.stats;
   const concurrencyLimit = Math.min(CUPI_MAX_IN_FLIGHT * POLLER_CONCURRENCY, CUC_MAX_CONCURRENT);
 
@@ -509,6 +517,7 @@ function tally(input: TallyInput): SoakReport {
   check(appliedTwice === 0, `${appliedTwice} user(s) with an event applied twice`);
   check(staleApplied === 0, `${staleApplied} stale event(s) applied over a newer one`);
   check(redriven === 0, `${redriven} message(s) redriven to the DLQ after retries`);
+  check(retriesExhausted === 0, `${retriesExhausted} message(s) dead-lettered RETRIES_EXHAUSTED`);
   check(
     stats.peakConcurrency <= concurrencyLimit,
     `CUC saw ${stats.peakConcurrency} requests at once (limit ${concurrencyLimit})`,
@@ -532,6 +541,7 @@ function tally(input: TallyInput): SoakReport {
     appliedExactlyOnce,
     deadLettered,
     redriven,
+    retriesExhausted,
     appliedTwice,
     staleApplied,
     unaccounted,

@@ -1,4 +1,5 @@
 import { ACTIONS, type Action, isClusterName } from "../events/contract.ts";
+import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from "../redelivery/backoff.ts";
 import { secretName } from "../secrets/secret-name.ts";
 
 /** One CUC cluster: where its publisher answers and which secret holds the service account. */
@@ -76,6 +77,12 @@ export interface ServiceConfig {
   readonly stateTable: string | undefined;
   /** IDEMPOTENCY_EXPIRY_SECONDS: how long an applied eventId is remembered. Default 7 days. */
   readonly idempotencyExpirySeconds: number;
+  /**
+   * RETRY_BASE_DELAY_SECONDS / RETRY_MAX_DELAY_SECONDS: a record that failed transiently is
+   * hidden for a backoff doubling from the base per receive up to the maximum (defaults 30 s and
+   * 15 minutes; the maximum at most SQS's 12 hours).
+   */
+  readonly retryBackoff: RetryBackoff;
 }
 
 export class ConfigurationError extends Error {
@@ -151,7 +158,35 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       env.IDEMPOTENCY_EXPIRY_SECONDS,
       7 * 24 * 3600,
     ),
+    retryBackoff: retryBackoff(env),
   };
+}
+
+/** SQS's longest visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+function retryBackoff(env: Readonly<Record<string, string | undefined>>): RetryBackoff {
+  const baseDelaySeconds = positiveInteger(
+    "RETRY_BASE_DELAY_SECONDS",
+    env.RETRY_BASE_DELAY_SECONDS,
+    DEFAULT_RETRY_BACKOFF.baseDelaySeconds,
+  );
+  const maxDelaySeconds = positiveInteger(
+    "RETRY_MAX_DELAY_SECONDS",
+    env.RETRY_MAX_DELAY_SECONDS,
+    DEFAULT_RETRY_BACKOFF.maxDelaySeconds,
+  );
+  if (maxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+    throw new ConfigurationError(
+      `RETRY_MAX_DELAY_SECONDS must be at most ${MAX_VISIBILITY_SECONDS} (SQS's longest visibility timeout)`,
+    );
+  }
+  if (baseDelaySeconds > maxDelaySeconds) {
+    throw new ConfigurationError(
+      "RETRY_BASE_DELAY_SECONDS must not exceed RETRY_MAX_DELAY_SECONDS",
+    );
+  }
+  return { baseDelaySeconds, maxDelaySeconds };
 }
 
 function parseClusters(value: string | undefined): Map<string, ClusterConfig> {

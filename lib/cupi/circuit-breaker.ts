@@ -62,6 +62,8 @@ export class CircuitBreaker {
   #failures = 0;
   #rejections = 0;
   #openings = 0;
+  /** Woken when a trial ends or the circuit changes state. */
+  #waiters = new Set<() => void>();
 
   /** `now` (epoch milliseconds) is injectable for tests. */
   constructor(options: CircuitBreakerOptions = {}, now: () => number = Date.now) {
@@ -112,6 +114,42 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * Waits, up to `deadline` (epoch ms) or `signal`, until the circuit would admit an attempt:
+   * the end of a cool-down that ends before the deadline, or the verdict of the trial in flight.
+   * So the records that meet a blip wait for its trial instead of failing at once, each costing
+   * a retry. It never rejects; `admit` still decides.
+   */
+  async untilAdmissible(deadline: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const state = this.#current();
+      if (state === "closed" || (state === "half-open" && !this.#trialInFlight)) return;
+      if (!this.mayAdmitBefore(deadline) || signal?.aborted === true) return;
+      // An open circuit is waited out; a trial in flight is waited for up to the deadline.
+      const wakeAt = state === "open" ? this.#openUntil : deadline;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.#waiters.delete(wake);
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(0, wakeAt - this.#now()));
+        this.#waiters.add(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    }
+  }
+
+  /**
+   * Whether an attempt could be admitted before `deadline` (epoch ms): now, once the trial in
+   * flight succeeds, or after a cool-down that ends by then.
+   */
+  mayAdmitBefore(deadline: number): boolean {
+    if (this.#now() >= deadline) return false;
+    return this.#current() !== "open" || this.#openUntil <= deadline;
+  }
+
   /** A permit to send one attempt, or undefined when the circuit refuses it. */
   admit(): CircuitPermit | undefined {
     const state = this.#current();
@@ -126,7 +164,10 @@ export class CircuitBreaker {
     const settle = (verdict: "success" | "failure" | "none"): void => {
       if (settled) return;
       settled = true;
-      if (trial) this.#trialInFlight = false;
+      if (trial) {
+        this.#trialInFlight = false;
+        this.#wakeWaiters();
+      }
       if (verdict === "success") this.#successes++;
       if (verdict === "failure") this.#failures++;
       if (verdict === "none" || generation !== this.#generation) return;
@@ -163,6 +204,11 @@ export class CircuitBreaker {
   #transition(state: CircuitState): void {
     this.#state = state;
     this.#generation++;
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
+    for (const wake of [...this.#waiters]) wake();
   }
 }
 

@@ -313,29 +313,44 @@ export class CupiClient {
             ),
           ...(call?.signal === undefined ? {} : { signal: call.signal }),
         },
-        ({ attempt, signal }) =>
-          this.#limiter
-            .run(
-              () => {
-                // A refused account sends nothing, so it says nothing about CUC: checked first.
-                this.#refuseRejectedAccount(exchange.operation);
-                const permit = this.#admit(exchange.operation);
-                attempts = attempt;
-                return this.#attempt(exchange, signal, permit);
-              },
-              signal,
-              loadSignal,
-            )
-            .catch((error: unknown) => {
-              if (!signal.aborted || error !== signal.reason) throw error;
-              // The deadline struck while waiting for a free slot: nothing was sent.
-              throw new CupiError("abandoned while waiting for a free request slot", {
-                kind: "timeout",
-                operation: exchange.operation,
-                attempts: Math.max(0, attempt - 1),
-                cause: error,
-              });
-            }),
+        async ({ attempt, signal }) => {
+          for (;;) {
+            // Before taking a request slot: the trial this waits for may need it.
+            await this.#circuitBreaker?.untilAdmissible(deadline, signal);
+            try {
+              return await this.#limiter
+                .run(
+                  () => {
+                    // A refused account sends nothing, so it says nothing about CUC: checked first.
+                    this.#refuseRejectedAccount(exchange.operation);
+                    const permit = this.#admit(exchange.operation);
+                    attempts = attempt;
+                    return this.#attempt(exchange, signal, permit);
+                  },
+                  signal,
+                  loadSignal,
+                )
+                .catch((error: unknown) => {
+                  if (!signal.aborted || error !== signal.reason) throw error;
+                  // The deadline struck while waiting for a free slot: nothing was sent.
+                  throw new CupiError("abandoned while waiting for a free request slot", {
+                    kind: "timeout",
+                    operation: exchange.operation,
+                    attempts: Math.max(0, attempt - 1),
+                    cause: error,
+                  });
+                });
+            } catch (error) {
+              // Another call took the trial between the wait and the slot: wait for its verdict.
+              const lostTheTrial =
+                error instanceof CupiError &&
+                error.kind === "unavailable" &&
+                !signal.aborted &&
+                this.#circuitBreaker?.mayAdmitBefore(deadline) === true;
+              if (!lostTheTrial) throw error;
+            }
+          }
+        },
       );
     } catch (error) {
       throw error instanceof CupiError

@@ -1,8 +1,7 @@
 import {
   type MessageAttributeValue,
   SendMessageCommand,
-  SQSClient,
-  type SQSClientConfig,
+  type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { scrubBody } from "../events/plaintext.ts";
 import type { ErrorCode } from "../outcome/failures.ts";
@@ -27,15 +26,6 @@ const MAX_ERROR_MESSAGE = 1_000;
 
 /** Sends permanent failures to the DLQ with the reason as String message attributes. */
 export class DeadLetterQueue {
-  /**
-   * A queue with its own SQS client. The reset function loads this module on its first dead
-   * letter: with named imports only, the bundle keeps the SQS client and SendMessage, not all of
-   * client-sqs's commands (a dynamic `import("@aws-sdk/client-sqs")` cannot be tree-shaken).
-   */
-  static connect(queueUrl: string, clientOptions: SQSClientConfig): DeadLetterQueue {
-    return new DeadLetterQueue(new SQSClient(clientOptions), queueUrl);
-  }
-
   readonly #client: SQSClient;
   readonly #queueUrl: string;
 

@@ -21,6 +21,12 @@ export const ERROR_CODES = [
    * user's offboarding; both timestamps are in errorMessage.
    */
   "STALE_EVENT",
+  /**
+   * Failed transiently on every receive the queue's redrive policy allows (CUC down longer than
+   * the retry window, or a deployment fault left unfixed); the last reason is in errorMessage.
+   * Replay it once the cause is fixed.
+   */
+  "RETRIES_EXHAUSTED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -39,4 +45,11 @@ export class PermanentFailure extends Error {
 /** A failure that may pass: the record is reported in batchItemFailures and SQS redelivers it. */
 export class TransientFailure extends Error {
   override readonly name = "TransientFailure";
+  /** CUC is known to be unavailable (its circuit breaker is open): retry at the long end. */
+  readonly cucUnavailable: boolean;
+
+  constructor(reason: string, options: { readonly cucUnavailable?: boolean } = {}) {
+    super(reason);
+    this.cucUnavailable = options.cucUnavailable ?? false;
+  }
 }

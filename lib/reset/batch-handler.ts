@@ -13,6 +13,8 @@ import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "../outcome/failures.ts";
+import { retryDelaySeconds } from "../redelivery/backoff.ts";
+import type { SourceQueues } from "../redelivery/source-queue.ts";
 import { InvocationBudget } from "./invocation-budget.ts";
 import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
 import { logRecord } from "./record-log.ts";
@@ -21,8 +23,10 @@ import { logThrottling } from "./throttle-report.ts";
 export interface ResetHandlerDependencies {
   readonly config: ServiceConfig;
   readonly processor: ResetProcessor;
-  /** Only `send`: the wiring loads the DLQ's SQS client on the first dead letter. */
+  /** Only `send`: the wiring loads the SQS client on the first failed record. */
   readonly deadLetters: Pick<DeadLetterQueue, "send">;
+  /** Where a record that failed transiently is hidden until its retry is due. */
+  readonly sourceQueues: Pick<SourceQueues, "maxReceiveCount" | "hide">;
   readonly logger: Logger;
 }
 
@@ -45,14 +49,8 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
 
     const handleRecord = (record: SQSRecord): Promise<void> =>
       slots.run(async () => {
-        const parsed = parseRecordBody(record.body);
-        const remaining = budget.workDeadline - Date.now();
-        if (remaining < config.recordMinTimeMs) {
-          const reason = `not started: ${Math.max(0, remaining)} ms left in this invocation`;
-          logRecord(logger, record, { status: "retry", reason, event: eventOf(parsed) }, 0);
-          throw new TransientFailure(reason);
-        }
         const started = Date.now();
+        const parsed = parseRecordBody(record.body);
         const outcome = await untilAbandoned(
           settle(record, parsed, budget, dependencies),
           eventOf(parsed),
@@ -94,50 +92,123 @@ const MIN_DEAD_LETTER_TIME_MS = 1_000;
 
 /**
  * Applies a record within its own deadline and signal (one slow record must not use up the time
- * of the records queued behind it), then, for a permanent failure, writes it to the DLQ before
- * the settling deadline. Every AWS and CUPI call of the record is aborted at its deadline.
+ * of the records queued behind it; every AWS and CUPI call of the record is aborted at its
+ * deadline), then settles a failure before the settling deadline: a permanent one, and a
+ * transient one on the last receive the redrive policy allows, is dead-lettered with its reason;
+ * another transient one is hidden until its retry is due.
  */
 async function settle(
   record: SQSRecord,
   parsed: ParsedRecord,
   budget: InvocationBudget,
-  { deadLetters, processor }: ResetHandlerDependencies,
+  dependencies: ResetHandlerDependencies,
 ): Promise<RecordOutcome> {
-  const { deadline, signal } = budget.startRecord();
-  const outcome = await withAbortSignal(signal, () =>
-    processor.processParsed(parsed, deadline, signal),
+  const { config, processor } = dependencies;
+  const remaining = budget.workDeadline - Date.now();
+  let outcome: RecordOutcome;
+  if (remaining < config.recordMinTimeMs) {
+    const reason = `not started: ${Math.max(0, remaining)} ms left in this invocation`;
+    outcome = { status: "retry", reason, event: eventOf(parsed) };
+  } else {
+    const { deadline, signal } = budget.startRecord();
+    outcome = await withAbortSignal(signal, () =>
+      processor.processParsed(parsed, deadline, signal),
+    );
+  }
+  if (outcome.status === "applied") return outcome;
+  return withAbortSignal(budget.settling, () =>
+    outcome.status === "retry"
+      ? retryLater(record, outcome, budget, dependencies)
+      : deadLetter(record, outcome, budget, dependencies),
   );
-  if (outcome.status !== "dead-lettered") return outcome;
-  const remaining = budget.settleDeadline - Date.now();
-  if (remaining < MIN_DEAD_LETTER_TIME_MS) {
-    return {
-      status: "retry",
-      reason: `no time left to dead-letter ${outcome.code}`,
-      event: outcome.event,
-    };
+}
+
+type Retry = Extract<RecordOutcome, { status: "retry" }>;
+type DeadLettered = Extract<RecordOutcome, { status: "dead-lettered" }>;
+
+/**
+ * Retries measured in time, not in receives: the record is hidden for a backoff that grows with
+ * its receives (the longest while CUC is unavailable), so a blip costs one short retry and an
+ * outage is retried slowly. On the last receive it is dead-lettered as RETRIES_EXHAUSTED with
+ * the last reason. If either fails, the record is still reported failed: SQS retries it after the
+ * queue's visibility timeout, and the redrive policy stays the safety net.
+ */
+async function retryLater(
+  record: SQSRecord,
+  outcome: Retry,
+  budget: InvocationBudget,
+  dependencies: ResetHandlerDependencies,
+): Promise<RecordOutcome> {
+  const { config, sourceQueues } = dependencies;
+  const receiveCount = receiveCountOf(record);
+  try {
+    const maxReceiveCount = await sourceQueues.maxReceiveCount(record.eventSourceARN);
+    if (maxReceiveCount !== undefined && receiveCount >= maxReceiveCount) {
+      return await deadLetter(
+        record,
+        {
+          status: "dead-lettered",
+          code: "RETRIES_EXHAUSTED",
+          reason: `failed on all ${receiveCount} receives the redrive policy allows; last: ${outcome.reason}`,
+          event: outcome.event,
+          eventId: outcome.event?.eventId,
+          ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
+        },
+        budget,
+        dependencies,
+      );
+    }
+    const seconds = retryDelaySeconds(
+      receiveCount,
+      outcome.cucUnavailable === true,
+      config.retryBackoff,
+    );
+    await sourceQueues.hide(record, seconds);
+    return { ...outcome, retryInSeconds: seconds };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "unknown";
+    return { ...outcome, reason: `${outcome.reason}; setting its retry delay failed (${name})` };
+  }
+}
+
+/** Writes a record to the DLQ; if that cannot be done, it is retried instead. */
+async function deadLetter(
+  record: SQSRecord,
+  outcome: DeadLettered,
+  budget: InvocationBudget,
+  { deadLetters }: ResetHandlerDependencies,
+): Promise<RecordOutcome> {
+  const retry = (reason: string): RecordOutcome => ({
+    status: "retry",
+    reason,
+    event: outcome.event,
+    ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
+  });
+  if (budget.settleDeadline - Date.now() < MIN_DEAD_LETTER_TIME_MS) {
+    return retry(`no time left to dead-letter ${outcome.code}`);
   }
   try {
-    await withAbortSignal(budget.settling, () =>
-      deadLetters.send({
-        body: record.body,
-        errorCode: outcome.code,
-        errorMessage: outcome.reason,
-        sourceMessageId: record.messageId,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-        eventId: outcome.eventId,
-        source: outcome.event?.source,
-        action: outcome.event?.action,
-        replayCount: record.messageAttributes.replayCount?.stringValue,
-      }),
-    );
+    await deadLetters.send({
+      body: record.body,
+      errorCode: outcome.code,
+      errorMessage: outcome.reason,
+      sourceMessageId: record.messageId,
+      receiveCount: receiveCountOf(record),
+      eventId: outcome.eventId,
+      source: outcome.event?.source,
+      action: outcome.event?.action,
+      replayCount: record.messageAttributes.replayCount?.stringValue,
+    });
     return outcome;
   } catch (error) {
-    return {
-      status: "retry",
-      reason: `DLQ send failed (${error instanceof Error ? error.name : "unknown"}) for ${outcome.code}`,
-      event: outcome.event,
-    };
+    return retry(
+      `DLQ send failed (${error instanceof Error ? error.name : "unknown"}) for ${outcome.code}`,
+    );
   }
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount) || 1;
 }
 
 function isFifo(event: SQSEvent): boolean {

@@ -99,6 +99,10 @@ export type RecordOutcome =
       readonly reason: string;
       readonly event: ResetEvent | undefined;
       readonly effects?: AttemptEffects;
+      /** CUC is known to be unavailable: the next try waits the longest backoff. */
+      readonly cucUnavailable?: boolean;
+      /** How long the record stays hidden before its next receive, once that is set. */
+      readonly retryInSeconds?: number;
     };
 
 /**
@@ -198,7 +202,13 @@ export class ResetProcessor {
             eventId: event.eventId,
             effects,
           }
-        : { status: "retry", reason: failure.message, event, effects };
+        : {
+            status: "retry",
+            reason: failure.message,
+            event,
+            effects,
+            cucUnavailable: failure.cucUnavailable,
+          };
     }
   }
 }
@@ -481,7 +491,9 @@ function classify(
     // an unreadable answer) are retried too: dead-lettering every event on its first receive
     // would leave no time to fix the configuration while the queue-age alarm fires.
     const code = error.retryable ? undefined : CUPI_CODES[error.kind];
-    if (code === undefined) return new TransientFailure(error.message);
+    if (code === undefined) {
+      return new TransientFailure(error.message, { cucUnavailable: error.kind === "unavailable" });
+    }
     const reason =
       error.kind === "rejected" && error.cupiMessage !== undefined
         ? `CUPI refused the change: ${error.cupiMessage}`

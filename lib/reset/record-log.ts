@@ -28,6 +28,9 @@ export function logRecord(
     durationMs,
     ...(outcome.status === "applied" ? {} : { reason: outcome.reason }),
     ...(outcome.status === "dead-lettered" ? { errorCode: outcome.code } : {}),
+    ...(outcome.status === "retry" && outcome.retryInSeconds !== undefined
+      ? { retryInSeconds: outcome.retryInSeconds }
+      : {}),
   };
   if (outcome.status === "applied") {
     logger.info(

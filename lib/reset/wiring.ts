@@ -5,11 +5,12 @@ import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import { loadAuthorizationPolicy } from "../authorization/policy.ts";
 import { AbortScopedHttpHandler } from "../aws/abort-scope.ts";
 import { loadConfig } from "../config/config.ts";
-import type { DeadLetter, DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import type { DeadLetter } from "../deadletter/dead-letter-queue.ts";
 import { createLogger } from "../logging/logger.ts";
+import type { SettlingQueues } from "../redelivery/settling-queues.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { AttemptLog } from "./attempts.ts";
-import { createResetHandler } from "./batch-handler.ts";
+import { createResetHandler, type ResetHandlerDependencies } from "./batch-handler.ts";
 import { CupiConnections } from "./cupi-connections.ts";
 import { DEFAULT_WATERMARK_RETENTION_SECONDS, OrderingGuard } from "./ordering.ts";
 import { ResetProcessor } from "./process-record.ts";
@@ -66,7 +67,7 @@ export function createResetHandlerFromEnvironment(
   const handler = createResetHandler({
     config,
     processor,
-    deadLetters: lazyDeadLetterQueue(config.dlqUrl, awsClientOptions()),
+    ...lazySettlingQueues(config.dlqUrl, awsClientOptions()),
     logger,
   });
   return Object.assign(handler, { close: () => connections.close() });
@@ -84,25 +85,30 @@ function awsClientOptions() {
 }
 
 /**
- * The DLQ path is rare: the SQS client and its commands are loaded on the first dead letter, not
- * at cold start (where they cost about a tenth of the load time).
+ * Failed records are rare: the SQS client and its commands are loaded on the first one, not at
+ * cold start (where they cost about a tenth of the load time).
  */
-function lazyDeadLetterQueue(
-  queueUrl: string,
+function lazySettlingQueues(
+  dlqUrl: string,
   clientOptions: SQSClientConfig,
-): Pick<DeadLetterQueue, "send"> {
-  let loading: Promise<DeadLetterQueue> | undefined;
-  const load = async (): Promise<DeadLetterQueue> => {
-    const { DeadLetterQueue } = await import("../deadletter/dead-letter-queue.ts");
-    return DeadLetterQueue.connect(queueUrl, clientOptions);
-  };
-  return {
-    async send(letter: DeadLetter, abortSignal?: AbortSignal): Promise<void> {
-      loading ??= load().catch((error: unknown) => {
+): Pick<ResetHandlerDependencies, "deadLetters" | "sourceQueues"> {
+  let loading: Promise<SettlingQueues> | undefined;
+  const queues = (): Promise<SettlingQueues> => {
+    loading ??= import("../redelivery/settling-queues.ts")
+      .then(({ connectSettlingQueues }) => connectSettlingQueues(dlqUrl, clientOptions))
+      .catch((error: unknown) => {
         loading = undefined;
         throw error;
       });
-      await (await loading).send(letter, abortSignal);
+    return loading;
+  };
+  return {
+    deadLetters: {
+      send: async (letter: DeadLetter) => (await queues()).deadLetters.send(letter),
+    },
+    sourceQueues: {
+      maxReceiveCount: async (queueArn) => (await queues()).sourceQueues.maxReceiveCount(queueArn),
+      hide: async (message, seconds) => (await queues()).sourceQueues.hide(message, seconds),
     },
   };
 }

@@ -58,6 +58,7 @@ describe("defaults", () => {
       deadlineSafetyMs: 2_000,
       stateTable: undefined,
       idempotencyExpirySeconds: 7 * 24 * 3600,
+      retryBackoff: { baseDelaySeconds: 30, maxDelaySeconds: 900 },
     });
   });
 
@@ -113,6 +114,10 @@ describe("defaults", () => {
     expect(config.serviceSecretCacheSeconds).toBe(60);
     expect(config.recordMinTimeMs).toBe(15_000);
     expect(config.deadlineSafetyMs).toBe(500);
+    expect(
+      loadConfig({ ...MINIMAL, RETRY_BASE_DELAY_SECONDS: "10", RETRY_MAX_DELAY_SECONDS: "3600" })
+        .retryBackoff,
+    ).toEqual({ baseDelaySeconds: 10, maxDelaySeconds: 3_600 });
   });
 
   it.each(["false", "1", "yes", "TRUE", ""])(
@@ -142,6 +147,18 @@ describe("refused configurations", () => {
     expect(refusal({ DLQ_URL })).toBe("set CUPI_BASE_URL and CUPI_SECRET_ID, or CUPI_CLUSTERS");
     expect(refusal({ DLQ_URL, CUPI_CLUSTERS: "{}" })).toBe(
       "set CUPI_BASE_URL and CUPI_SECRET_ID, or CUPI_CLUSTERS",
+    );
+  });
+
+  it("a retry backoff SQS cannot carry out, or whose base exceeds its maximum", () => {
+    expect(refusal({ ...MINIMAL, RETRY_MAX_DELAY_SECONDS: "43201" })).toMatch(
+      /RETRY_MAX_DELAY_SECONDS must be at most 43200/,
+    );
+    expect(refusal({ ...MINIMAL, RETRY_BASE_DELAY_SECONDS: "901" })).toBe(
+      "RETRY_BASE_DELAY_SECONDS must not exceed RETRY_MAX_DELAY_SECONDS",
+    );
+    expect(refusal({ ...MINIMAL, RETRY_BASE_DELAY_SECONDS: "0" })).toMatch(
+      /RETRY_BASE_DELAY_SECONDS/,
     );
   });
 

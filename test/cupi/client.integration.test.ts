@@ -599,6 +599,8 @@ describe("CupiClient configuration and unusual answers", () => {
 
 describe("CupiClient's circuit breaker (one per host per process)", () => {
   const hosts: CupiSimulator[] = [];
+  /** A call deadline before any of these tests' cool-downs end. */
+  const soon = () => ({ deadline: Date.now() + 100 });
   const UNTIL = /circuit breaker open for https:\/\/localhost:\d+ until \d{4}-\d\d-\d\dT[\d:.]+Z/;
 
   afterAll(async () => {
@@ -658,54 +660,58 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
     expect(host.stats.requests).toBe(3);
   });
 
-  it("lets a single trial through after the cool-down and closes when it succeeds", async () => {
+  it("lets a single trial through after the cool-down; calls made meanwhile wait for its verdict", async () => {
     const { host, cupi } = await freshHost({
       circuitBreaker: { failureThreshold: 2, coolDownMs: 200 },
     });
     host.injectFaults("503", "503");
-    expect(await failure(cupi.getUser(JSMITH))).toMatchObject({ kind: "unavailable" });
-    expect(await failure(cupi.getUser(JSMITH))).toMatchObject({ kind: "unavailable" });
+    // Its deadline comes before the cool-down ends: the call does not wait for it.
+    expect(await failure(cupi.getUser(JSMITH, soon()))).toMatchObject({ kind: "unavailable" });
     expect(host.stats.requests).toBe(2);
     await sleep(250);
 
-    // The trial is slow, so the calls made meanwhile meet the half-open circuit.
-    host.injectFaults({ kind: "slow", delayMs: 200 });
+    // The trial is slow: the calls made meanwhile meet the half-open circuit and wait, unsent,
+    // rather than fail at once (each such failure would cost a record one of its retries).
+    host.injectFaults({ kind: "slow", delayMs: 300 });
     const trial = cupi.getUser(JSMITH);
-    const meanwhile = await Promise.all([
-      failure(cupi.getUser(JSMITH)),
-      failure(cupi.version()),
-      failure(cupi.getCredential(JSMITH, "pin")),
+    const meanwhile = Promise.all([
+      cupi.getUser(JSMITH),
+      cupi.version(),
+      cupi.getCredential(JSMITH, "pin"),
     ]);
-    for (const error of meanwhile) {
-      expect(error).toMatchObject({ kind: "unavailable", attempts: 0 });
-      expect(error.message).toMatch(/until its trial request succeeds/);
-    }
+    await sleep(150);
     expect(cupi.circuitBreaker?.state).toBe("half-open");
-    await expect(trial).resolves.toMatchObject({ alias: "jsmith" });
     expect(host.stats.requests).toBe(3);
-    expect(cupi.circuitBreaker?.state).toBe("closed");
-
-    await Promise.all([cupi.getUser(JSMITH), cupi.version(), cupi.getCredential(JSMITH, "pin")]);
+    await expect(trial).resolves.toMatchObject({ alias: "jsmith" });
+    await expect(meanwhile).resolves.toHaveLength(3);
     expect(host.stats.requests).toBe(6);
+    expect(cupi.circuitBreaker?.state).toBe("closed");
   });
 
-  it("re-opens for another cool-down when the trial fails", async () => {
+  it("re-opens for another cool-down when the trial fails; a call waits it out only if its deadline allows", async () => {
     const { host, cupi } = await freshHost({
-      circuitBreaker: { failureThreshold: 1, coolDownMs: 200 },
+      circuitBreaker: { failureThreshold: 1, coolDownMs: 300 },
     });
     host.injectFaults("503");
-    await failure(cupi.version());
-    await sleep(250);
+    await failure(cupi.version(soon()));
+    await sleep(350);
     host.injectFaults("500-html");
-    const trial = await failure(cupi.version());
+    const trial = await failure(cupi.version(soon()));
     expect(trial).toMatchObject({ kind: "unavailable", attempts: 1 });
     expect(trial.message).toMatch(UNTIL);
     expect(cupi.circuitBreaker?.snapshot()).toMatchObject({ state: "open", openings: 2 });
-    expect(await failure(cupi.version())).toMatchObject({ kind: "unavailable", attempts: 0 });
+
+    // A deadline before the cool-down ends: refused at once, nothing sent.
+    const started = Date.now();
+    const refused = await failure(cupi.version(soon()));
+    expect(refused).toMatchObject({ kind: "unavailable", attempts: 0 });
+    expect(Date.now() - started).toBeLessThan(80);
     expect(host.stats.requests).toBe(2);
-    await sleep(250);
-    await expect(cupi.version()).resolves.toBeTruthy();
+    // A deadline past it: the call waits for the cool-down and is the next trial.
+    await expect(cupi.version({ deadline: Date.now() + 2_000 })).resolves.toBeTruthy();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(host.stats.requests).toBe(3);
+    expect(cupi.circuitBreaker?.state).toBe("closed");
   });
 
   it("takes any other answer (404, 400, 403) as CUC being up", async () => {

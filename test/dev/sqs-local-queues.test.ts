@@ -1,5 +1,12 @@
 import { createServer, type Server } from "node:net";
-import { GetQueueAttributesCommand, ListQueuesCommand } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  ListQueuesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import {
   createLocalSqsClient,
@@ -98,6 +105,52 @@ describe("startLocalQueues", () => {
       await expect(sqs.send(new ListQueuesCommand({}))).rejects.toThrow();
     } finally {
       sqs.destroy();
+    }
+  });
+
+  it("counts receives only: a visibility change neither adds one nor shortens the delay", async () => {
+    // local-aws-sqs 2.0.2 counts a ChangeMessageVisibility as a receive; the postinstall patch
+    // (dev/sqs/patch-local-aws-sqs.mjs) fixes it, as the handler's retry delays rely on it.
+    const queues = await startLocalQueues({ maxReceiveCount: 3, visibilityTimeoutSeconds: 1 });
+    const sqs = createLocalSqsClient(queues.endpoint);
+    const receive = async (): Promise<Message | undefined> =>
+      (
+        await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queues.queueUrl,
+            AttributeNames: ["All"],
+            WaitTimeSeconds: 0,
+          }),
+        )
+      ).Messages?.[0];
+    try {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: "retry me" }),
+      );
+      const received: string[] = [];
+      for (let receives = 0; receives < 2; receives++) {
+        let message: Message | undefined;
+        while (message === undefined) message = await receive();
+        received.push(message.Attributes?.ApproximateReceiveCount ?? "");
+        const hiddenAt = Date.now();
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queues.queueUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 2,
+          }),
+        );
+        // Hidden for the 2 s asked, not the queue's 1 s.
+        await new Promise((resolve) => setTimeout(resolve, 1_300));
+        if (receives === 0) expect(await receive()).toBeUndefined();
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, hiddenAt + 2_100 - Date.now())),
+        );
+      }
+      expect(received).toEqual(["1", "2"]);
+    } finally {
+      sqs.destroy();
+      await queues.close();
     }
   });
 });

@@ -9,6 +9,10 @@ import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import users from "../../dev/cupi-simulator/users.json" with { type: "json" };
 import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import {
+  DEFAULT_RETRY_BACKOFF,
+  guaranteedRetryWindowSeconds,
+} from "../../lib/redelivery/backoff.ts";
 import { readDeadLetters, sqsRecord } from "../helpers/pipeline.ts";
 
 const run = promisify(execFile);
@@ -115,7 +119,20 @@ describe("the packaged Lambda artifact", () => {
     )?.Properties;
     expect(fn.Runtime).toBe("nodejs24.x");
     expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(fn.Timeout));
-    expect(queue.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    // The function dead-letters on the last receive; the redrive policy is the safety net. Its
+    // receives, with the shipped backoff, ride out at least 6 hours of CUC outage, and the queue
+    // keeps a message longer than the longest retry window.
+    const receives = Number((queue.RedrivePolicy as { maxReceiveCount: unknown }).maxReceiveCount);
+    const environment = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    const backoff = {
+      baseDelaySeconds: Number(environment.RETRY_BASE_DELAY_SECONDS),
+      maxDelaySeconds: Number(environment.RETRY_MAX_DELAY_SECONDS),
+    };
+    expect(backoff).toEqual(DEFAULT_RETRY_BACKOFF);
+    expect(guaranteedRetryWindowSeconds(receives, backoff)).toBeGreaterThanOrEqual(6 * 3600);
+    expect(Number(queue.MessageRetentionPeriod)).toBeGreaterThan(
+      receives * backoff.maxDelaySeconds,
+    );
     expect(Number(dlq.MessageRetentionPeriod)).toBe(14 * 24 * 3600);
     expect(Number(dlq.MessageRetentionPeriod)).toBeGreaterThan(
       Number(queue.MessageRetentionPeriod),
@@ -132,7 +149,6 @@ describe("the packaged Lambda artifact", () => {
       SecurityGroupIds: { "Fn::Split": [",", "sg-00000000000000000"] },
       SubnetIds: { "Fn::Split": [",", "subnet-00000000000000000"] },
     });
-    const environment = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(environment).toMatchObject({
       STATE_TABLE: { Ref: "StateTable" },
       RESET_SECRET_PREFIX: "cupi-reset/resets/",
@@ -257,12 +273,10 @@ describe("the packaged Lambda artifact", () => {
     );
     const replayOnly = resetGrants.filter(
       ({ action, resource }) =>
-        [
-          "sqs:StartMessageMoveTask",
-          "sqs:ListMessageMoveTasks",
-          "sqs:ChangeMessageVisibility",
-        ].includes(action) ||
-        (["sqs:ReceiveMessage", "sqs:DeleteMessage"].includes(action) &&
+        ["sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"].includes(action) ||
+        (["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"].includes(
+          action,
+        ) &&
           resource.includes("ResetDeadLetterQueue")) ||
         (action === "sqs:SendMessage" && resource.includes('"ResetQueue"')),
     );

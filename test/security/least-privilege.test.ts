@@ -282,6 +282,8 @@ describe.each(variants)("the packaged template ($name)", ({ name }) => {
         { action: "sqs:ReceiveMessage", resource: getAtt("ResetQueue") },
         { action: "sqs:DeleteMessage", resource: getAtt("ResetQueue") },
         { action: "sqs:GetQueueAttributes", resource: getAtt("ResetQueue") },
+        { action: "sqs:GetQueueUrl", resource: getAtt("ResetQueue") },
+        { action: "sqs:ChangeMessageVisibility", resource: getAtt("ResetQueue") },
         { action: "dynamodb:GetItem", resource: getAtt("StateTable") },
         { action: "dynamodb:PutItem", resource: getAtt("StateTable") },
         { action: "dynamodb:UpdateItem", resource: getAtt("StateTable") },

@@ -14,6 +14,7 @@ describe("soak, short: npm run soak's mix at 200 events", () => {
       appliedTwice: 0,
       staleApplied: 0,
       redriven: 0,
+      retriesExhausted: 0,
     });
     const deadLettered = Object.values(report.deadLettered).reduce(
       (sum, { events }) => sum + events,
