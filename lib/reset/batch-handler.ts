@@ -1,3 +1,5 @@
+// The SQS batch handler: runs a batch's records within the invocation's budget, settles each, and
+// reports to Lambda the ones to be retried.
 import {
   BatchProcessor,
   EventType,
@@ -9,32 +11,27 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { withAbortSignal } from "../aws/abort-scope.ts";
 import type { ServiceConfig } from "../config/config.ts";
 import { ConcurrencyLimiter, limiterReports } from "../cupi/limiter.ts";
-import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "../outcome/failures.ts";
-import { retryDelaySeconds } from "../redelivery/backoff.ts";
-import type { SourceQueues } from "../redelivery/source-queue.ts";
 import { InvocationBudget } from "./invocation-budget.ts";
 import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
 import { logRecord } from "./record-log.ts";
+import { type SettlingDependencies, settleRecord } from "./settle-record.ts";
 import { logThrottling } from "./throttle-report.ts";
 
-export interface ResetHandlerDependencies {
+export interface ResetHandlerDependencies
+  extends Pick<SettlingDependencies, "deadLetters" | "sourceQueues"> {
   readonly config: ServiceConfig;
   readonly processor: ResetProcessor;
-  /** Only `send`: the wiring loads the SQS client on the first failed record. */
-  readonly deadLetters: Pick<DeadLetterQueue, "send">;
-  /** Where a record that failed transiently is hidden until its retry is due. */
-  readonly sourceQueues: Pick<SourceQueues, "maxReceiveCount" | "hide">;
   readonly logger: Logger;
 }
 
 /**
- * The SQS batch handler. Each record is applied, dead-lettered (permanent failure, then counted as
- * handled) or reported in `batchItemFailures` (transient: SQS redelivers it, and its redrive
- * policy dead-letters it after maxReceiveCount). A record is never dropped: if even the DLQ send
- * fails, the record is reported as failed.
+ * The SQS batch handler. Each record is applied, dead-lettered (permanent failure, or transient
+ * on its last receive; then counted as handled) or reported in `batchItemFailures` (transient:
+ * hidden until its retry is due, then redelivered by SQS). A record is never dropped: if even the
+ * DLQ send fails, the record is reported as failed.
  */
 export function createResetHandler(dependencies: ResetHandlerDependencies) {
   const { config, logger, processor } = dependencies;
@@ -52,7 +49,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
         const started = Date.now();
         const parsed = parseRecordBody(record.body);
         const outcome = await untilAbandoned(
-          settle(record, parsed, budget, dependencies),
+          workAndSettle(record, parsed, budget, dependencies),
           eventOf(parsed),
           budget.abandonDeadline,
           logger,
@@ -87,17 +84,12 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
   };
 }
 
-/** The smallest share of an invocation's time a DLQ send is started with. */
-const MIN_DEAD_LETTER_TIME_MS = 1_000;
-
 /**
  * Applies a record within its own deadline and signal (one slow record must not use up the time
  * of the records queued behind it; every AWS and CUPI call of the record is aborted at its
- * deadline), then settles a failure before the settling deadline: a permanent one, and a
- * transient one on the last receive the redrive policy allows, is dead-lettered with its reason;
- * another transient one is hidden until its retry is due.
+ * deadline), then settles its outcome before the settling deadline.
  */
-async function settle(
+async function workAndSettle(
   record: SQSRecord,
   parsed: ParsedRecord,
   budget: InvocationBudget,
@@ -115,100 +107,12 @@ async function settle(
       processor.processParsed(parsed, deadline, signal),
     );
   }
-  if (outcome.status === "applied") return outcome;
   return withAbortSignal(budget.settling, () =>
-    outcome.status === "retry"
-      ? retryLater(record, outcome, budget, dependencies)
-      : deadLetter(record, outcome, budget, dependencies),
+    settleRecord(record, outcome, budget.settleDeadline, {
+      ...dependencies,
+      retryBackoff: config.retryBackoff,
+    }),
   );
-}
-
-type Retry = Extract<RecordOutcome, { status: "retry" }>;
-type DeadLettered = Extract<RecordOutcome, { status: "dead-lettered" }>;
-
-/**
- * Retries measured in time, not in receives: the record is hidden for a backoff that grows with
- * its receives (the longest while CUC is unavailable), so a blip costs one short retry and an
- * outage is retried slowly. On the last receive it is dead-lettered as RETRIES_EXHAUSTED with
- * the last reason. If either fails, the record is still reported failed: SQS retries it after the
- * queue's visibility timeout, and the redrive policy stays the safety net.
- */
-async function retryLater(
-  record: SQSRecord,
-  outcome: Retry,
-  budget: InvocationBudget,
-  dependencies: ResetHandlerDependencies,
-): Promise<RecordOutcome> {
-  const { config, sourceQueues } = dependencies;
-  const receiveCount = receiveCountOf(record);
-  try {
-    const maxReceiveCount = await sourceQueues.maxReceiveCount(record.eventSourceARN);
-    if (maxReceiveCount !== undefined && receiveCount >= maxReceiveCount) {
-      return await deadLetter(
-        record,
-        {
-          status: "dead-lettered",
-          code: "RETRIES_EXHAUSTED",
-          reason: `failed on all ${receiveCount} receives the redrive policy allows; last: ${outcome.reason}`,
-          event: outcome.event,
-          eventId: outcome.event?.eventId,
-          ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
-        },
-        budget,
-        dependencies,
-      );
-    }
-    const seconds = retryDelaySeconds(
-      receiveCount,
-      outcome.cucUnavailable === true,
-      config.retryBackoff,
-    );
-    await sourceQueues.hide(record, seconds);
-    return { ...outcome, retryInSeconds: seconds };
-  } catch (error) {
-    const name = error instanceof Error ? error.name : "unknown";
-    return { ...outcome, reason: `${outcome.reason}; setting its retry delay failed (${name})` };
-  }
-}
-
-/** Writes a record to the DLQ; if that cannot be done, it is retried instead. */
-async function deadLetter(
-  record: SQSRecord,
-  outcome: DeadLettered,
-  budget: InvocationBudget,
-  { deadLetters }: ResetHandlerDependencies,
-): Promise<RecordOutcome> {
-  const retry = (reason: string): RecordOutcome => ({
-    status: "retry",
-    reason,
-    event: outcome.event,
-    ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
-  });
-  if (budget.settleDeadline - Date.now() < MIN_DEAD_LETTER_TIME_MS) {
-    return retry(`no time left to dead-letter ${outcome.code}`);
-  }
-  try {
-    await deadLetters.send({
-      body: record.body,
-      errorCode: outcome.code,
-      errorMessage: outcome.reason,
-      sourceMessageId: record.messageId,
-      receiveCount: receiveCountOf(record),
-      eventId: outcome.eventId,
-      source: outcome.event?.source,
-      action: outcome.event?.action,
-      replayCount: record.messageAttributes.replayCount?.stringValue,
-    });
-    return outcome;
-  } catch (error) {
-    return retry(
-      `DLQ send failed (${error instanceof Error ? error.name : "unknown"}) for ${outcome.code}`,
-    );
-  }
-}
-
-function receiveCountOf(record: SQSRecord): number {
-  return Number(record.attributes.ApproximateReceiveCount) || 1;
 }
 
 function isFifo(event: SQSEvent): boolean {

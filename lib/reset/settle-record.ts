@@ -1,0 +1,123 @@
+// What becomes of a record once its work has ended: the one place each record's fate is sealed.
+import type { SQSRecord } from "aws-lambda";
+import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import { type RetryBackoff, retryDelaySeconds } from "../redelivery/backoff.ts";
+import type { SourceQueues } from "../redelivery/source-queue.ts";
+import type { RecordOutcome } from "./process-record.ts";
+
+export interface SettlingDependencies {
+  readonly retryBackoff: RetryBackoff;
+  /** Only `send`: the wiring loads the SQS client on the first failed record. */
+  readonly deadLetters: Pick<DeadLetterQueue, "send">;
+  /** Where a record that failed transiently is hidden until its retry is due. */
+  readonly sourceQueues: Pick<SourceQueues, "maxReceiveCount" | "hide">;
+}
+
+type Retry = Extract<RecordOutcome, { status: "retry" }>;
+type DeadLettered = Extract<RecordOutcome, { status: "dead-lettered" }>;
+
+/** The least time left before the settling deadline that a DLQ send is started with. */
+const MIN_DEAD_LETTER_TIME_MS = 1_000;
+
+/**
+ * Settles a record's outcome before `settleDeadline` (epoch ms): an applied record is done; a
+ * permanent failure is dead-lettered with its reason; a transient one is hidden until its retry
+ * is due, or dead-lettered as RETRIES_EXHAUSTED on the last receive its queue's redrive policy
+ * allows. Returns what really became of it: a record that could not be dead-lettered or hidden
+ * is a retry, so SQS redelivers it and nothing is dropped. The caller bounds its AWS calls.
+ */
+export async function settleRecord(
+  record: SQSRecord,
+  outcome: RecordOutcome,
+  settleDeadline: number,
+  dependencies: SettlingDependencies,
+): Promise<RecordOutcome> {
+  switch (outcome.status) {
+    case "applied":
+      return outcome;
+    case "dead-lettered":
+      return deadLetter(record, outcome, settleDeadline, dependencies);
+    case "retry":
+      return retryLater(record, outcome, settleDeadline, dependencies);
+  }
+}
+
+/**
+ * Retries measured in time, not in receives: the record is hidden for a backoff that grows with
+ * its receives (the longest while CUC is unavailable), so a blip costs one short retry and an
+ * outage is retried slowly. If that fails, the record is still reported failed: SQS retries it
+ * after the queue's visibility timeout, and the redrive policy stays the safety net.
+ */
+async function retryLater(
+  record: SQSRecord,
+  outcome: Retry,
+  settleDeadline: number,
+  dependencies: SettlingDependencies,
+): Promise<RecordOutcome> {
+  const { retryBackoff, sourceQueues } = dependencies;
+  const receiveCount = receiveCountOf(record);
+  try {
+    const maxReceiveCount = await sourceQueues.maxReceiveCount(record.eventSourceARN);
+    if (maxReceiveCount !== undefined && receiveCount >= maxReceiveCount) {
+      return await deadLetter(
+        record,
+        {
+          status: "dead-lettered",
+          code: "RETRIES_EXHAUSTED",
+          reason: `failed on all ${receiveCount} receives the redrive policy allows; last: ${outcome.reason}`,
+          event: outcome.event,
+          eventId: outcome.event?.eventId,
+          ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
+        },
+        settleDeadline,
+        dependencies,
+      );
+    }
+    const seconds = retryDelaySeconds(receiveCount, outcome.cucUnavailable === true, retryBackoff);
+    await sourceQueues.hide(record, seconds);
+    return { ...outcome, retryInSeconds: seconds };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "unknown";
+    return { ...outcome, reason: `${outcome.reason}; setting its retry delay failed (${name})` };
+  }
+}
+
+/** Writes a record to the DLQ; if that cannot be done, it is retried instead. */
+async function deadLetter(
+  record: SQSRecord,
+  outcome: DeadLettered,
+  settleDeadline: number,
+  { deadLetters }: SettlingDependencies,
+): Promise<RecordOutcome> {
+  const retry = (reason: string): RecordOutcome => ({
+    status: "retry",
+    reason,
+    event: outcome.event,
+    ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
+  });
+  if (settleDeadline - Date.now() < MIN_DEAD_LETTER_TIME_MS) {
+    return retry(`no time left to dead-letter ${outcome.code}`);
+  }
+  try {
+    await deadLetters.send({
+      body: record.body,
+      errorCode: outcome.code,
+      errorMessage: outcome.reason,
+      sourceMessageId: record.messageId,
+      receiveCount: receiveCountOf(record),
+      eventId: outcome.eventId,
+      source: outcome.event?.source,
+      action: outcome.event?.action,
+      replayCount: record.messageAttributes.replayCount?.stringValue,
+    });
+    return outcome;
+  } catch (error) {
+    return retry(
+      `DLQ send failed (${error instanceof Error ? error.name : "unknown"}) for ${outcome.code}`,
+    );
+  }
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount) || 1;
+}
