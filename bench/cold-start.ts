@@ -14,15 +14,15 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { type BuildOptions, build } from "esbuild";
-import { unzipSync } from "fflate";
+import { packageProject, unzipInto } from "../dev/container/packaged.ts";
 import {
   atMost,
   type BenchOptions,
@@ -33,10 +33,7 @@ import {
 } from "./harness.ts";
 
 const execFileAsync = promisify(execFile);
-const REPO = fileURLToPath(new URL("../", import.meta.url));
 const FLOOR_ENTRY = "bench/floor/index.ts";
-/** Not copied into the packaging project: dependencies are linked, build output is not needed. */
-const NOT_COPIED = new Set(["node_modules", ".git", ".serverless", ".esbuild", "coverage"]);
 
 export const TARGET_RATIO = 1.15;
 /** Issue 6: "bundle ≤ 1.2 MB", in decimal megabytes. */
@@ -313,44 +310,6 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
 }
 
 /** Extracts a zip into `destination`; returns its entries by name. */
-export async function unzipInto(
-  zipPath: string,
-  destination: string,
-): Promise<Record<string, Uint8Array>> {
-  const entries = unzipSync(await readFile(zipPath));
-  for (const [name, content] of Object.entries(entries)) {
-    await mkdir(dirname(join(destination, name)), { recursive: true });
-    await writeFile(join(destination, name), content);
-  }
-  return entries;
-}
-
-/** `npm run package`'s command, in a copy of the project with its node_modules linked. */
-export async function packageProject(work: string): Promise<{ project: string; output: string }> {
-  const project = join(work, "project");
-  await cp(REPO, project, {
-    recursive: true,
-    filter: (source) => source === REPO || !NOT_COPIED.has(basename(source)),
-  });
-  await symlink(join(REPO, "node_modules"), join(project, "node_modules"), "dir");
-  const output = join(work, "package");
-  await execFileAsync(
-    process.execPath,
-    ["node_modules/osls/bin/serverless.js", "package", "--package", output],
-    {
-      cwd: project,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: "offline",
-        AWS_SECRET_ACCESS_KEY: "offline",
-        AWS_REGION: "eu-west-1",
-      },
-      timeout: 180_000,
-    },
-  );
-  return { project, output };
-}
-
 /**
  * What Lambda gives the function: its deployed environment (CloudFormation references replaced
  * by plausible values; the DLQ is the local stand-in) and the runtime's own variables. Nothing is

@@ -1,9 +1,7 @@
-// Shared by the round-trip and memory benchmarks: a workload of reset events, the deployed
-// settings read from serverless.yml, and one Lambda "container" (bench/container-child.ts) in a
-// child process that the local stack, in this process, serves.
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// Shared by the round-trip and memory benchmarks: a workload of reset events, and one Lambda
+// "container" (dev/container/) in a child process that the local stack, in this process, serves.
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { type MemorySample, startProcessContainer } from "../dev/container/process-container.ts";
 import { seededRandom } from "../dev/cupi-simulator/faults.ts";
 import type { SimulatedUser } from "../dev/cupi-simulator/index.ts";
 import { cupiUserOf, numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
@@ -11,9 +9,8 @@ import { DELIVERY_PREFIX, type LocalStack } from "../dev/local-stack.ts";
 import { sqsRecord } from "../dev/sqs/lambda-event.ts";
 import type { CupiUser } from "../lib/cupi/types.ts";
 import { generatePassword, generatePin, policyContextFor } from "../lib/policy/index.ts";
-import type { ChildReply, ChildRequest, MemorySample } from "./container-child.ts";
 
-export type { MemorySample } from "./container-child.ts";
+export type { MemorySample } from "../dev/container/process-container.ts";
 
 export type WorkloadAction =
   | "reset-pin"
@@ -164,7 +161,7 @@ function deliverySecret(user: SimulatedUser): string {
   return `${DELIVERY_PREFIX}bench-${user.alias}`;
 }
 
-/** One Lambda container: invocations run one at a time, as Lambda runs them in a container. */
+/** One Lambda container fed with message bodies, batches of fresh records. */
 export interface Container {
   /** Invokes the handler with these bodies as one SQS batch; resolves to the failed messageIds. */
   invoke(bodies: readonly string[]): Promise<string[]>;
@@ -172,8 +169,6 @@ export interface Container {
   sample(): Promise<MemorySample>;
   close(): Promise<void>;
 }
-
-const CHILD = fileURLToPath(new URL("container-child.ts", import.meta.url));
 
 /**
  * Starts a container in a child process on `stack`, with the stack's environment and `extra`
@@ -184,69 +179,22 @@ export async function startContainer(
   options: {
     readonly environment?: Record<string, string>;
     readonly timeoutMs: number;
+    /** The packaged bundle's handler module; unset: the sources. */
+    readonly handlerModule?: string;
     /** Node.js and V8 flags for the container process (besides --expose-gc). */
     readonly nodeFlags?: readonly string[];
   },
 ): Promise<Container> {
-  const flags = ["--expose-gc", ...(options.nodeFlags ?? [])];
-  const child: ChildProcess = spawn(process.execPath, [...flags, CHILD], {
-    env: {
+  const container = await startProcessContainer({
+    environment: {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: "INFO",
       ...stack.environment,
       ...options.environment,
     },
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    ...(options.handlerModule === undefined ? {} : { handlerModule: options.handlerModule }),
+    ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags }),
   });
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4_000);
-  });
-  const pending = new Map<number, (reply: ChildReply) => void>();
-  let failed: Error | undefined;
-  const fail = (error: Error): void => {
-    failed ??= error;
-    for (const resolve of pending.values()) {
-      resolve({ type: "error", id: -1, message: failed.message });
-    }
-    pending.clear();
-  };
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on("message", (reply: ChildReply) => {
-      if (reply.type === "ready") {
-        resolve();
-        return;
-      }
-      const settle = pending.get(reply.id);
-      pending.delete(reply.id);
-      settle?.(reply);
-    });
-    child.once("exit", (code, signal) => {
-      const error = new Error(
-        `container exited (${signal ?? code})${stderr === "" ? "" : `: ${stderr}`}`,
-      );
-      reject(error);
-      fail(error);
-    });
-  });
-  await ready;
-
-  let nextId = 0;
-  const ask = (request: (id: number) => ChildRequest): Promise<ChildReply> => {
-    if (failed !== undefined) return Promise.reject(failed);
-    const id = ++nextId;
-    return new Promise((resolve) => {
-      pending.set(id, resolve);
-      child.send(request(id));
-    });
-  };
-  const expect = <T extends ChildReply["type"]>(
-    reply: ChildReply,
-    type: T,
-  ): Extract<ChildReply, { type: T }> => {
-    if (reply.type === type) return reply as Extract<ChildReply, { type: T }>;
-    throw new Error(reply.type === "error" ? reply.message : `unexpected reply ${reply.type}`);
-  };
   let messages = 0;
   return {
     invoke: async (bodies) => {
@@ -254,25 +202,11 @@ export async function startContainer(
         messages += 1;
         return sqsRecord(`bench-message-${messages}`, body, stack.queues.queueArn);
       });
-      const reply = await ask((id) => ({
-        type: "invoke",
-        id,
-        records,
-        timeoutMs: options.timeoutMs,
-      }));
-      return expect(reply, "invoked").failedMessageIds;
+      const response = await container.invoke({ Records: records }, options.timeoutMs);
+      return response.batchItemFailures.map((failure) => failure.itemIdentifier);
     },
-    sample: async () => expect(await ask((id) => ({ type: "sample", id })), "sample").memory,
-    close: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        expect(await ask((id) => ({ type: "close", id })), "closed");
-      } finally {
-        if (child.exitCode === null) child.kill();
-        await exited;
-      }
-    },
+    sample: () => container.sample(),
+    close: () => container.close(),
   };
 }
 

@@ -8,8 +8,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HANDLER_MODULE, packagedResetHandler } from "../dev/container/packaged.ts";
 import { startLocalStack } from "../dev/local-stack.ts";
-import { packageProject, unzipInto } from "./cold-start.ts";
 import { deadLetterCount, type MemorySample, planWorkload, startContainer } from "./container.ts";
 import { type BenchOptions, type BenchResult, lessThan, round } from "./harness.ts";
 import { shippedSettings } from "./shipped-settings.ts";
@@ -35,7 +35,6 @@ const CUPI_MAX_IN_FLIGHT = 5;
  */
 const SEMI_SPACE_MB = 16;
 /** serverless.yml's reset handler, as serverless-esbuild names it in the zip. */
-const HANDLER_MODULE = "functions/reset.mjs";
 
 interface Sample {
   readonly events: number;
@@ -54,15 +53,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const stack = await startLocalStack({ users: workload.users, secrets: workload.secrets });
   try {
     options.log("packaging (osls package, offline) in a copy of the project");
-    const { output } = await packageProject(work);
-    const unzipped = join(work, "reset");
-    const entries = await unzipInto(join(output, "reset.zip"), unzipped);
-    if (!(HANDLER_MODULE in entries)) throw new Error(`reset.zip has no ${HANDLER_MODULE}`);
+    const handlerModule = await packagedResetHandler(work);
     const container = await startContainer(stack, {
-      environment: {
-        CUPI_MAX_IN_FLIGHT: String(CUPI_MAX_IN_FLIGHT),
-        BENCH_HANDLER_MODULE: join(unzipped, HANDLER_MODULE),
-      },
+      environment: { CUPI_MAX_IN_FLIGHT: String(CUPI_MAX_IN_FLIGHT) },
+      handlerModule,
       timeoutMs: deployed.timeoutSeconds * 1000,
       nodeFlags: [
         `--min-semi-space-size=${SEMI_SPACE_MB}`,

@@ -112,6 +112,12 @@ export interface CupiSimulator {
   injectFaults(...faults: FaultSpec[]): void;
   /** Makes every session cookie issued so far invalid. */
   invalidateSessions(): void;
+  /**
+   * CUC goes down (an upgrade, a reboot): open connections are cut and new ones refused until
+   * `endOutage`, which listens again on the same address.
+   */
+  startOutage(): Promise<void>;
+  endOutage(): Promise<void>;
   readonly stats: SimulatorStats;
   readonly requests: RecordedRequest[];
   /** The stored state, secret included, for assertions; throws for an unknown objectId. */
@@ -344,6 +350,18 @@ class SimulatorServer implements CupiSimulator {
 
   injectFaults(...faults: FaultSpec[]): void {
     this.#faults.inject(faults);
+  }
+
+  startOutage(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#server.close((error) => (error === undefined ? resolve() : reject(error)));
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async endOutage(): Promise<void> {
+    const { hostname, port } = new URL(this.#url);
+    await listen(this.#server, hostname.replace(/^\[(.*)\]$/, "$1"), Number(port));
   }
 
   invalidateSessions(): void {

@@ -738,6 +738,19 @@ describe("CUPI simulator load and faults (HTTP)", () => {
     expect((await call(simulator, agent, "/vmrest/version")).status).toBe(200);
   });
 
+  it("refuses connections during an outage and serves again on the same address after it", async () => {
+    const simulator = await start();
+    const url = simulator.url;
+    expect((await call(simulator, agent, "/vmrest/version")).status).toBe(200);
+    await simulator.startOutage();
+    await expect(call(simulator, agent, "/vmrest/version")).rejects.toMatchObject({
+      code: "ECONNREFUSED",
+    });
+    await simulator.endOutage();
+    expect(simulator.url).toBe(url);
+    expect((await call(simulator, agent, "/vmrest/version")).status).toBe(200);
+  });
+
   it("consumes injected faults in order, one per request", async () => {
     const simulator = await start();
     simulator.injectFaults("503", "500-html", "drop", { kind: "slow", delayMs: 200 });

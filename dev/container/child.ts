@@ -1,10 +1,11 @@
-// One Lambda "container" for the benchmarks, in a process of its own: the reset handler built from
-// the environment exactly as functions/reset.ts builds it, driven over IPC by bench/container.ts.
-// Its memory is then the function's alone, not the bench runner's or the local stack's.
+// One Lambda "container" in a process of its own: the reset handler built from the environment
+// exactly as functions/reset.ts builds it (or the packaged bundle), driven over IPC by
+// ./process-container.ts. Its memory is then the function's alone, and it can be killed as Lambda
+// kills a container that times out or runs out of memory.
 import { pathToFileURL } from "node:url";
 import { getHeapSpaceStatistics } from "node:v8";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
-import type { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 
 type ResetHandler = ReturnType<typeof createResetHandlerFromEnvironment>;
 
@@ -20,7 +21,7 @@ export type ChildRequest =
 
 export type ChildReply =
   | { readonly type: "ready" }
-  | { readonly type: "invoked"; readonly id: number; readonly failedMessageIds: string[] }
+  | { readonly type: "invoked"; readonly id: number; readonly response: SQSBatchResponse }
   | { readonly type: "sample"; readonly id: number; readonly memory: MemorySample }
   | { readonly type: "closed"; readonly id: number }
   | { readonly type: "error"; readonly id: number; readonly message: string };
@@ -58,16 +59,16 @@ function sample(): MemorySample {
   };
 }
 
-// BENCH_HANDLER_MODULE: the packaged bundle's module (what Lambda loads), else the sources. Both
-// imported on demand, so that the bundle's container does not hold the sources too.
-const bundled = process.env.BENCH_HANDLER_MODULE;
+// CONTAINER_HANDLER_MODULE: the packaged bundle's module (what Lambda loads), else the sources.
+// Both imported on demand, so that the bundle's container does not hold the sources too.
+const bundled = process.env.CONTAINER_HANDLER_MODULE;
 const handler: ResetHandler =
   bundled === undefined
-    ? (await import("../lib/reset/wiring.ts")).createResetHandlerFromEnvironment(
+    ? (await import("../../lib/reset/wiring.ts")).createResetHandlerFromEnvironment(
         process.env,
-        (await import("../lib/logging/logger.ts")).createLogger(),
+        (await import("../../lib/logging/logger.ts")).createLogger(),
       )
-    : ((await import(pathToFileURL(bundled).href)) as typeof import("../functions/reset.ts"))
+    : ((await import(pathToFileURL(bundled).href)) as typeof import("../../functions/reset.ts"))
         .handler;
 let invocations = 0;
 
@@ -79,16 +80,11 @@ process.on("message", (request: ChildRequest) => {
         const deadline = Date.now() + request.timeoutMs;
         const context = {
           getRemainingTimeInMillis: () => deadline - Date.now(),
-          awsRequestId: `bench-${invocations}`,
+          awsRequestId: `container-${process.pid}-${invocations}`,
           functionName: "cupi-reset-reset",
         } as unknown as Parameters<typeof handler>[1];
         const event: SQSEvent = { Records: request.records };
-        const response = await handler(event, context);
-        return {
-          type: "invoked",
-          id: request.id,
-          failedMessageIds: response.batchItemFailures.map((failure) => failure.itemIdentifier),
-        };
+        return { type: "invoked", id: request.id, response: await handler(event, context) };
       }
       case "sample":
         return { type: "sample", id: request.id, memory: sample() };
