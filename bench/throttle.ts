@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { SimulatedUser, SimulatorStats } from "../dev/cupi-simulator/index.ts";
 import { numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
 import { startLocalStack } from "../dev/local-stack.ts";
-import { pinSource } from "../dev/soak/soak.ts";
+import { pinSource } from "../dev/soak/plan.ts";
 import { DEFAULT_ADAPTIVE_LIMIT } from "../lib/cupi/limiter.ts";
 import { sendEvent } from "../lib/operations/queue-tools.ts";
 import { atLeast, atMost, type BenchOptions, type BenchResult, round } from "./harness.ts";

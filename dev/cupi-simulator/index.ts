@@ -80,7 +80,15 @@ export interface CupiSimulatorOptions {
   faultKinds?: FaultKind[];
   /** Seeds the random faults and latency, so a run can be replayed. */
   seed?: number;
+  /**
+   * Watches each served request: when it arrives ("received"), once its effect is applied and
+   * its answer is ready but not sent ("served"), and once the answer is sent ("answered"). For
+   * soaks that kill a client at a chosen point.
+   */
+  onExchange?: (request: RecordedRequest, stage: ExchangeStage, status?: number) => void;
 }
+
+export type ExchangeStage = "received" | "served" | "answered";
 
 /** What a request carried, minus anything secret: no Authorization value, no body, no cookie value. */
 export interface RecordedRequest {
@@ -294,6 +302,7 @@ class SimulatorServer implements CupiSimulator {
   #inFlight = 0;
   #url = "";
   #closed: Promise<void> | undefined;
+  readonly #onExchange: CupiSimulatorOptions["onExchange"];
 
   constructor(options: CupiSimulatorOptions) {
     const maxConcurrent = options.maxConcurrent ?? 5;
@@ -314,6 +323,7 @@ class SimulatorServer implements CupiSimulator {
     this.#sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.#rejectStaleSessions = options.staleSessionPolicy === "reject";
     this.#secure = options.tls !== undefined;
+    this.#onExchange = options.onExchange;
     this.#server = options.tls
       ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, this.#onRequest)
       : createHttpServer(this.#onRequest);
@@ -394,7 +404,7 @@ class SimulatorServer implements CupiSimulator {
     const cookies = parseCookies(request.headers.cookie);
     const mediaType = negotiate(request.headers.accept);
     this.#stats.requests += 1;
-    this.#requests.push({
+    const recorded: RecordedRequest = {
       method: request.method ?? "",
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
@@ -402,7 +412,9 @@ class SimulatorServer implements CupiSimulator {
       cookieNames: [...cookies.keys()],
       contentType: request.headers["content-type"],
       accept: request.headers.accept,
-    });
+    };
+    this.#requests.push(recorded);
+    this.#onExchange?.(recorded, "received");
 
     if (this.#inFlight >= this.#maxConcurrent) {
       this.#stats.throttled += 1;
@@ -437,6 +449,11 @@ class SimulatorServer implements CupiSimulator {
           break;
       }
       const reply = await this.#serve(request, url, cookies, mediaType);
+      if (this.#onExchange !== undefined) {
+        const onExchange = this.#onExchange;
+        onExchange(recorded, "served", reply.status);
+        response.once("finish", () => onExchange(recorded, "answered", reply.status));
+      }
       if (fault?.kind === "drop-after-apply") {
         request.socket.destroy();
         return;

@@ -1,13 +1,22 @@
-// `npm run soak`: runSoak with the issue's 5,000 events, its tallies printed; exits 1 when an
-// invariant fails. Options: --events N, --seed N, --fault-rate 0..1, --logs (the function's logs).
+// `npm run soak`: runSoak with the issue's events, its tallies printed; exits 1 when an invariant
+// fails. Modes: random CUC faults (default, 5,000 events); --outage: CUC down for a simulated
+// 4 hours (4 minutes: the soak's time constants are a sixtieth of AWS's) with 1,000 events
+// queued; --crash: containers running the packaged bundle, killed in 5% of invocations (2,000
+// events). Options: --events N, --seed N, --fault-rate 0..1, --outage-minutes N, --crash-rate
+// 0..1, --sources (containers run the sources, not the bundle), --logs (the function's logs).
 import { parseArgs } from "node:util";
 import { runSoak, type SoakReport } from "./soak.ts";
 
 const { values } = parseArgs({
   options: {
-    events: { type: "string", default: "5000" },
+    events: { type: "string" },
     seed: { type: "string" },
     "fault-rate": { type: "string" },
+    outage: { type: "boolean", default: false },
+    "outage-minutes": { type: "string", default: "4" },
+    crash: { type: "boolean", default: false },
+    "crash-rate": { type: "string", default: "0.05" },
+    sources: { type: "boolean", default: false },
     logs: { type: "boolean", default: false },
   },
 });
@@ -66,6 +75,25 @@ function print(report: SoakReport): void {
   );
   line("peak CUC concurrency", `${cuc.peakConcurrency} (limit ${cuc.concurrencyLimit})`);
   line("throttled by CUC", cuc.throttled);
+  if (report.recovery !== undefined) {
+    const { drainMs, requests, throttled } = report.recovery;
+    line(
+      "after CUC came back",
+      `drained in ${(drainMs / 1000).toFixed(1)} s; ${requests} requests, ${throttled} answered 503 (${((throttled / Math.max(1, requests)) * 100).toFixed(2)}%)`,
+    );
+  }
+  if (report.crash !== undefined) {
+    const { armed, killed, containersStarted, unaudited, auditedTwice } = report.crash;
+    line(
+      "containers killed (of armed)",
+      Object.entries(killed)
+        .map(([point, count]) => `${point} ${count} (of ${armed[point as keyof typeof armed]})`)
+        .join(", "),
+    );
+    line("containers started", containersStarted);
+    line("applied, not audited", unaudited);
+    line("audited more than once", auditedTwice);
+  }
   line("duration", `${(report.durationMs / 1000).toFixed(1)} s`);
   line("events/s", report.eventsPerSecond.toFixed(1));
   for (const example of report.examples) console.log(`  e.g. ${example}`);
@@ -73,12 +101,22 @@ function print(report: SoakReport): void {
   else console.log(`\nsoak FAILED:\n${report.failures.map((f) => `  - ${f}`).join("\n")}`);
 }
 
+if (values.outage && values.crash) {
+  console.error("--outage and --crash are separate soaks: run one at a time");
+  process.exit(2);
+}
+const defaultEvents = values.outage ? "1000" : values.crash ? "2000" : "5000";
 const report = await runSoak({
-  events: numberOption("events", values.events),
+  events: numberOption("events", values.events ?? defaultEvents),
   ...(values.seed === undefined ? {} : { seed: numberOption("seed", values.seed) }),
   ...(values["fault-rate"] === undefined
     ? {}
     : { faultRate: numberOption("fault-rate", values["fault-rate"]) }),
+  ...(values.outage
+    ? { outageMs: numberOption("outage-minutes", values["outage-minutes"]) * 60_000 }
+    : {}),
+  ...(values.crash ? { crashRate: numberOption("crash-rate", values["crash-rate"]) } : {}),
+  packaged: (values.outage || values.crash) && !values.sources,
   logLevel: values.logs ? "INFO" : "SILENT",
 });
 print(report);

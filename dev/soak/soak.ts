@@ -1,10 +1,12 @@
-// The issue-4 proof: thousands of reset events through the local stack while CUC misbehaves,
-// then every event accounted for: applied exactly once, or on the DLQ with a permanent reason.
-
-import { Logger } from "@aws-lambda-powertools/logger";
+// The reliability proofs: thousands of reset events through the local stack while CUC misbehaves
+// (random faults), is down for a long outage, or while containers are killed mid-work; then
+// every event accounted for: applied exactly once, or on the DLQ with a permanent reason.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import {
   type DeadLetterEntry,
   listDeadLetters,
@@ -13,13 +15,19 @@ import {
 } from "../../lib/operations/queue-tools.ts";
 import { replaySelected } from "../../lib/operations/replay.ts";
 import { ERROR_CODES } from "../../lib/outcome/failures.ts";
-import { generatePin, policyContextFor } from "../../lib/policy/index.ts";
-import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
+import { packagedResetHandler } from "../container/packaged.ts";
 import { seededRandom } from "../cupi-simulator/faults.ts";
-import type { FaultKind, SimulatedUser } from "../cupi-simulator/index.ts";
-import { cupiUserOf, numberedUser } from "../cupi-simulator/numbered-users.ts";
+import type { FaultKind, SimulatorStats } from "../cupi-simulator/index.ts";
 import { type LocalStack, startLocalStack, useEnvironment } from "../local-stack.ts";
 import { createEventSourcePoller } from "../sqs/event-source-poller.ts";
+import {
+  type Containers,
+  inProcessContainers,
+  type ProcessContainers,
+  processContainers,
+} from "./containers.ts";
+import { CrashPlan, type CrashReport } from "./crash.ts";
+import { type EventKind, type PlannedEvent, planSoak, type SoakPlan } from "./plan.ts";
 
 export interface SoakOptions {
   /** Distinct events sent (duplicate deliveries and replays come on top). */
@@ -32,6 +40,15 @@ export interface SoakOptions {
   readonly timeoutMs?: number;
   /** The function's own logs; default "SILENT". */
   readonly logLevel?: LogLevel;
+  /**
+   * CUC is down (connections refused) from before the first event is sent until this long
+   * after; the events are all valid ("plain" mix) and none may be dead-lettered.
+   */
+  readonly outageMs?: number;
+  /** Containers are child processes killed with SIGKILL in this share of invocations. */
+  readonly crashRate?: number;
+  /** Containers are child processes running `npm run package`'s bundle (slower to start). */
+  readonly packaged?: boolean;
 }
 
 export interface SoakReport {
@@ -78,30 +95,42 @@ export interface SoakReport {
   };
   readonly durationMs: number;
   readonly eventsPerSecond: number;
+  /** With `outageMs`: how the backlog drained once CUC was back. */
+  readonly recovery?: Recovery;
+  /** With `crashRate`: the kills, and the audit records of the changes made. */
+  readonly crash?: CrashReport & {
+    readonly containersStarted: number;
+    /** Events CUC shows applied whose change has no audit record. */
+    readonly unaudited: number;
+    /** Events whose change has more than one audit record. */
+    readonly auditedTwice: number;
+  };
   /** The invariants that did not hold; empty when the soak passed. */
   readonly failures: readonly string[];
+}
+
+export interface Recovery {
+  /** From CUC's return until the queue was empty. */
+  readonly drainMs: number;
+  /** CUC's requests and 503s from its return on. */
+  readonly requests: number;
+  readonly throttled: number;
 }
 
 const DEFAULT_SEED = 4;
 const DEFAULT_FAULT_RATE = 0.2;
 /** "slow" holds the answer far past the client's headers timeout; CUC never applies it. */
 const FAULT_KINDS: FaultKind[] = ["503", "500-html", "drop", "slow"];
-const DUPLICATE_SHARE = 0.1;
-const OUT_OF_ORDER_PAIR_SHARE = 0.03;
-const MISSING_SECRET_SHARE = 0.02;
-const UNKNOWN_USER_SHARE = 0.01;
-/** Missing-secret events are sent in the first fifth, so their replay happens mid-run. */
-const MISSING_SECRET_SEND_SPAN = 0.2;
-/** How far (share of the stream) a duplicate or an older event may trail its original. */
-const DUPLICATE_LAG = 0.05;
-const OLDER_EVENT_LAG = 0.005;
-
+const DEFAULT_CRASH_FAULT_RATE = 0.05;
 const CUPI_MAX_IN_FLIGHT = 2;
 /** Two invocations at once: two Lambda containers. */
 const POLLER_CONCURRENCY = 2;
 const CUC_MAX_CONCURRENT = 5;
 const VISIBILITY_TIMEOUT_SECONDS = 2;
-const MAX_RECEIVE_COUNT = 5;
+/** As shipped: retries are measured in time, and 60 receives span the retry window. */
+const MAX_RECEIVE_COUNT = 60;
+/** 503s while a backlog drains after an outage, over all requests from CUC's return on. */
+const MAX_RECOVERY_THROTTLED_SHARE = 0.02;
 /** Lambda requires it to be at most the visibility timeout. */
 const FUNCTION_TIMEOUT_MS = 2_000;
 /** Few enough records that an invocation's short time covers them, CUC faults included. */
@@ -124,167 +153,14 @@ const SOAK_ENVIRONMENT = {
   // One record per CUPI slot: with records waiting for a slot, a 1.5 s budget (20 s deployed) is
   // spent in the queue, and deadlines, not CUC, would fail them.
   RECORD_CONCURRENCY: String(CUPI_MAX_IN_FLIGHT),
+  // The retry backoff at a sixtieth (30 s → 1 s, SQS's least; 15 min → 15 s), with the shipped
+  // 60 receives: at least 7.5 minutes of retries, where AWS has at least 6.9 hours. The circuit
+  // breaker's cool-down likewise (30 s → 0.5 s).
+  RETRY_BASE_DELAY_SECONDS: "1",
+  RETRY_MAX_DELAY_SECONDS: "15",
+  CIRCUIT_BREAKER_COOLDOWN_MS: "500",
 };
 const POLL_INTERVAL_MS = 200;
-const SECRET_PREFIX = "cupi-reset/resets/soak/";
-const SOAK_USERS = {
-  objectIdPrefix: "50a50000",
-  aliasPrefix: "soak.user",
-  firstName: "Soak",
-  extensionBase: 100_000,
-};
-
-type EventKind = "single" | "newer" | "older" | "missing-secret" | "unknown-user";
-
-interface PlannedEvent {
-  readonly kind: EventKind;
-  readonly eventId: string;
-  /** Undefined for an unknown alias. */
-  readonly objectId: string | undefined;
-  readonly pin: string;
-  readonly secretId: string;
-  readonly body: string;
-}
-
-interface SoakPlan {
-  readonly users: SimulatedUser[];
-  /** Seeded at start; the missing-secret events' secrets come mid-run. */
-  readonly secrets: Record<string, string>;
-  readonly events: readonly PlannedEvent[];
-  /** In send order, duplicates included. */
-  readonly deliveries: readonly PlannedEvent[];
-}
-
-function share(events: number, fraction: number): number {
-  return Math.max(2, Math.round(events * fraction));
-}
-
-/** Distinct PINs, each valid for its user under CUC's trivial-credential rules. */
-export function pinSource(): (user: SimulatedUser) => string {
-  const used = new Set<string>();
-  return (user) => {
-    const cupiUser = cupiUserOf(user);
-    for (;;) {
-      const pin = generatePin(policyContextFor(cupiUser));
-      if (!used.has(pin)) {
-        used.add(pin);
-        return pin;
-      }
-    }
-  };
-}
-
-function planSoak(eventCount: number, seed: number): SoakPlan {
-  const pairs = share(eventCount, OUT_OF_ORDER_PAIR_SHARE);
-  const missing = share(eventCount, MISSING_SECRET_SHARE);
-  const unknown = share(eventCount, UNKNOWN_USER_SHARE);
-  const singles = eventCount - 2 * pairs - missing - unknown;
-  if (singles < 1) throw new RangeError(`events must be at least ${eventCount - singles + 1}`);
-
-  const random = seededRandom(seed);
-  const nextPin = pinSource();
-  const users: SimulatedUser[] = [];
-  const secrets: Record<string, string> = {};
-  const events: PlannedEvent[] = [];
-  // Unique, increasing occurredAt: creation order is time order.
-  const firstOccurredAt = Date.parse("2026-11-28T08:00:00Z");
-
-  const newUser = (): SimulatedUser => {
-    const user = numberedUser(SOAK_USERS, users.length + 1);
-    user.pin = nextPin(user);
-    users.push(user);
-    return user;
-  };
-  const addEvent = (kind: EventKind, user: SimulatedUser | undefined): PlannedEvent => {
-    const index = events.length + 1;
-    const eventId = `soak-${seed}-${index}`;
-    const secretId = `${SECRET_PREFIX}${eventId}`;
-    // An unknown user's PIN is never read: any valid value will do.
-    const pin = nextPin(user ?? { objectId: "", alias: `nobody.${index}` });
-    if (kind !== "missing-secret") secrets[secretId] = JSON.stringify({ pin });
-    const body = JSON.stringify({
-      version: 1,
-      eventId,
-      occurredAt: new Date(firstOccurredAt + index * 1000).toISOString(),
-      // A source the authorization policy lets reset PINs.
-      source: "helpdesk",
-      user: { alias: user?.alias ?? `nobody.${index}` },
-      action: "reset-pin",
-      newCredential: { secretId, jsonKey: "pin" },
-    });
-    const event = { kind, eventId, objectId: user?.objectId, pin, secretId, body };
-    events.push(event);
-    return event;
-  };
-
-  const olderOf = new Map<PlannedEvent, PlannedEvent>();
-  for (let i = 0; i < singles; i++) addEvent("single", newUser());
-  for (let i = 0; i < pairs; i++) {
-    const user = newUser();
-    const older = addEvent("older", user);
-    olderOf.set(addEvent("newer", user), older);
-  }
-  for (let i = 0; i < missing; i++) addEvent("missing-secret", newUser());
-  for (let i = 0; i < unknown; i++) addEvent("unknown-user", undefined);
-
-  // Send order by a random key; followers (an older event, a duplicate) trail their original.
-  const keys = new Map<PlannedEvent, number>();
-  for (const event of events) {
-    if (event.kind === "older") continue;
-    const key = random() * (event.kind === "missing-secret" ? MISSING_SECRET_SEND_SPAN : 1);
-    keys.set(event, key);
-    const older = olderOf.get(event);
-    if (older !== undefined) keys.set(older, key + random() * OLDER_EVENT_LAG);
-  }
-  const sendings = [...keys].map(([event, key]) => ({ event, key }));
-  const shuffled = [...events];
-  for (let i = shuffled.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [shuffled[i], shuffled[j]] = [shuffled[j] as PlannedEvent, shuffled[i] as PlannedEvent];
-  }
-  for (const event of shuffled.slice(0, Math.round(eventCount * DUPLICATE_SHARE))) {
-    sendings.push({ event, key: (keys.get(event) ?? 0) + random() * DUPLICATE_LAG });
-  }
-  sendings.sort((a, b) => a.key - b.key);
-  return { users, secrets, events, deliveries: sendings.map(({ event }) => event) };
-}
-
-type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-/**
- * Lambda runs one invocation per container and starts another container when all are busy; so
- * here each invocation takes an idle handler or builds one. Unlike real containers, these share
- * this process's per-host CUPI limiter and circuit breaker (module state in lib/cupi): together
- * they keep CUPI_MAX_IN_FLIGHT requests in flight, where POLLER_CONCURRENCY real containers
- * could keep CUPI_MAX_IN_FLIGHT × POLLER_CONCURRENCY.
- */
-function lambdaContainers(environment: Readonly<Record<string, string>>, logLevel: LogLevel) {
-  const all: ReturnType<typeof createResetHandlerFromEnvironment>[] = [];
-  const idle: Handler[] = [];
-  const handler: Handler = async (event, context) => {
-    let container = idle.pop();
-    if (container === undefined) {
-      const created = createResetHandlerFromEnvironment(
-        environment,
-        new Logger({ serviceName: "cupi-reset", logLevel }),
-      );
-      all.push(created);
-      container = created;
-    }
-    try {
-      return await container(event, context);
-    } finally {
-      idle.push(container);
-    }
-  };
-  return {
-    handler,
-    close: async () => {
-      await Promise.all(all.map((container) => container.close()));
-    },
-  };
-}
-
 /** Visible plus in flight. */
 async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes } = await sqs.send(
@@ -311,7 +187,23 @@ async function waitUntil(done: () => boolean | Promise<boolean>, deadline: numbe
 /** Runs the soak on a fresh local stack and reports; a failed invariant is in `failures`, not thrown. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const seed = options.seed ?? DEFAULT_SEED;
-  const plan = planSoak(options.events, seed);
+  const outage = options.outageMs !== undefined;
+  const plan = planSoak(options.events, seed, outage ? "plain" : "full");
+  const defaultFaultRate = outage
+    ? 0
+    : options.crashRate !== undefined
+      ? DEFAULT_CRASH_FAULT_RATE
+      : DEFAULT_FAULT_RATE;
+  const crash =
+    options.crashRate === undefined
+      ? undefined
+      : new CrashPlan({
+          rate: options.crashRate,
+          random: seededRandom(seed + 2),
+          containers: () => containers as ProcessContainers,
+          objectIdOf: (alias) => plan.users.find((user) => user.alias === alias)?.objectId,
+          isUnknownAlias: (alias) => alias.startsWith("nobody."),
+        });
   const stack = await startLocalStack({
     users: plan.users,
     secrets: plan.secrets,
@@ -319,19 +211,71 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     maxReceiveCount: MAX_RECEIVE_COUNT,
     environment: SOAK_ENVIRONMENT,
     simulator: {
-      faultRate: options.faultRate ?? DEFAULT_FAULT_RATE,
+      faultRate: options.faultRate ?? defaultFaultRate,
       faultKinds: FAULT_KINDS,
       seed,
+      ...(crash === undefined ? {} : { onExchange: crash.observe }),
     },
   });
   const restoreEnvironment = useEnvironment(stack.environment);
+  const work = await mkdtemp(join(tmpdir(), "cupi-reset-soak-"));
+  const audits = new AuditLog();
+  let containers: Containers | undefined;
   try {
-    const run = await drive(stack, plan, options);
+    containers =
+      options.crashRate === undefined && !outage && options.packaged !== true
+        ? inProcessContainers(stack.environment, options.logLevel ?? "SILENT")
+        : processContainers({
+            environment: {
+              PATH: process.env.PATH,
+              ...stack.environment,
+              POWERTOOLS_LOG_LEVEL: crash === undefined ? (options.logLevel ?? "SILENT") : "INFO",
+            },
+            ...(options.packaged === true
+              ? { handlerModule: await packagedResetHandler(work) }
+              : {}),
+            ...(crash === undefined ? {} : { onLogs: (chunk: string) => audits.add(chunk) }),
+          });
+    const run = await drive(stack, plan, options, containers, crash);
     const letters = await listDeadLetters(stack.sqs, stack.queues.dlqUrl, plan.deliveries.length);
-    return tally({ ...run, plan, stack, seed, letters });
+    return tally({
+      ...run,
+      plan,
+      stack,
+      seed,
+      letters,
+      ...(crash === undefined
+        ? {}
+        : {
+            crash: {
+              ...crash.report,
+              containersStarted: (containers as ProcessContainers).started,
+            },
+            audits,
+          }),
+    });
   } finally {
+    await containers?.close();
     await stack.close();
     restoreEnvironment();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The audit records in the function's logs: how many name a change, per eventId. */
+class AuditLog {
+  readonly changes = new Map<string, number>();
+  #partial = "";
+
+  add(chunk: string): void {
+    const lines = (this.#partial + chunk).split("\n");
+    this.#partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.includes('"audit":true')) continue;
+      const record = JSON.parse(line) as { eventId?: string; fieldsChanged?: unknown[] };
+      if (record.eventId === undefined || (record.fieldsChanged ?? []).length === 0) continue;
+      this.changes.set(record.eventId, (this.changes.get(record.eventId) ?? 0) + 1);
+    }
   }
 }
 
@@ -344,18 +288,33 @@ interface Run {
   readonly durationMs: number;
   readonly receives: number;
   readonly invocations: number;
+  readonly recovery?: Recovery;
 }
 
-/** Sends the plan's deliveries while the poller runs, fixes and replays the missing secrets
- * mid-run, and stops once the queue is empty. */
-async function drive(stack: LocalStack, plan: SoakPlan, options: SoakOptions): Promise<Run> {
-  const containers = lambdaContainers(stack.environment, options.logLevel ?? "SILENT");
+/**
+ * Sends the plan's deliveries while the poller runs (into an outage of CUC, if asked), fixes and
+ * replays the missing secrets mid-run, and stops once the queue is empty.
+ */
+async function drive(
+  stack: LocalStack,
+  plan: SoakPlan,
+  options: SoakOptions,
+  containers: Containers,
+  crash: CrashPlan | undefined,
+): Promise<Run> {
   const handled = new Set<string>();
   const poller = createEventSourcePoller({
     sqs: stack.sqs,
     queueUrl: stack.queues.queueUrl,
     queueArn: stack.queues.queueArn,
-    handler: containers.handler,
+    handler: async (event, context) => {
+      const disarm = crash?.arm(event);
+      try {
+        return await containers.handler(event, context);
+      } finally {
+        disarm?.();
+      }
+    },
     batchSize: BATCH_SIZE,
     maximumBatchingWindowSeconds: 0,
     functionTimeoutMs: FUNCTION_TIMEOUT_MS,
@@ -363,6 +322,8 @@ async function drive(stack: LocalStack, plan: SoakPlan, options: SoakOptions): P
     onInvocation: (report) => {
       for (const messageId of report.deletedMessageIds) handled.add(messageId);
     },
+    // A killed container's invocation fails as Lambda's would: nothing to warn about.
+    onPollError: () => undefined,
   });
   const queueIsEmpty = async () => (await queueDepth(stack.sqs, stack.queues.queueUrl)) === 0;
   const failures: string[] = [];
@@ -370,13 +331,30 @@ async function drive(stack: LocalStack, plan: SoakPlan, options: SoakOptions): P
   const missingSecretMessages: string[] = [];
   const startedAt = Date.now();
   // About 9 events/s on 2 cores with a fifth of requests faulted; twice that time before giving up.
-  const deadline = startedAt + (options.timeoutMs ?? 60_000 + options.events * 200);
+  const deadline =
+    startedAt + (options.timeoutMs ?? 60_000 + (options.outageMs ?? 0) + options.events * 200);
+  let recovery: Recovery | undefined;
   try {
+    if (options.outageMs !== undefined) await stack.simulator.startOutage();
     poller.start();
     for (const delivery of plan.deliveries) {
       const messageId = await sendEvent(stack.sqs, stack.queues.queueUrl, delivery.body);
       eventByMessageId.set(messageId, delivery);
       if (delivery.kind === "missing-secret") missingSecretMessages.push(messageId);
+    }
+    if (options.outageMs !== undefined) {
+      await sleep(startedAt + options.outageMs - Date.now());
+      const before: SimulatorStats = stack.simulator.stats;
+      await stack.simulator.endOutage();
+      const recoveredAt = Date.now();
+      if (!(await waitUntil(queueIsEmpty, deadline)))
+        failures.push("timed out before the queue drained after the outage");
+      const after = stack.simulator.stats;
+      recovery = {
+        drainMs: Date.now() - recoveredAt,
+        requests: after.requests - before.requests,
+        throttled: after.throttled - before.throttled,
+      };
     }
     // Once each missing-secret delivery is dead-lettered (the poller deleted it), or redriven
     // (then only the drained queue tells), the operator fixes the secrets and replays.
@@ -408,10 +386,10 @@ async function drive(stack: LocalStack, plan: SoakPlan, options: SoakOptions): P
       durationMs: Date.now() - startedAt,
       receives: poller.stats.received,
       invocations: poller.stats.invocations,
+      ...(recovery === undefined ? {} : { recovery }),
     };
   } finally {
     await poller.stop();
-    await containers.close();
   }
 }
 
@@ -420,6 +398,8 @@ interface TallyInput extends Run {
   readonly stack: LocalStack;
   readonly seed: number;
   readonly letters: readonly DeadLetterEntry[];
+  readonly crash?: CrashReport & { readonly containersStarted: number };
+  readonly audits?: AuditLog;
 }
 
 /** Every code but RETRIES_EXHAUSTED: a transient failure that outlasted the retry window. */
@@ -523,6 +503,30 @@ function tally(input: TallyInput): SoakReport {
     `CUC saw ${stats.peakConcurrency} requests at once (limit ${concurrencyLimit})`,
   );
   check(stats.throttled === 0, `CUC throttled ${stats.throttled} request(s)`);
+  const rejected = letters.filter((letter) => letter.errorCode === "CREDENTIAL_REJECTED").length;
+  // Every soak value is valid and new to its user: only the service's own earlier attempt of an
+  // event, met in CUC's history, could have it refused.
+  check(rejected === 0, `${rejected} event(s) dead-lettered CREDENTIAL_REJECTED`);
+  const recovery = input.recovery;
+  if (recovery !== undefined) {
+    check(letters.length === 0, `${letters.length} message(s) dead-lettered across the outage`);
+    const share = recovery.throttled / Math.max(1, recovery.requests);
+    check(
+      share <= MAX_RECOVERY_THROTTLED_SHARE,
+      `${(share * 100).toFixed(2)}% of requests answered 503 while the backlog drained`,
+    );
+  }
+  let crash: SoakReport["crash"];
+  if (input.crash !== undefined && input.audits !== undefined) {
+    const audits = input.audits.changes;
+    const unaudited = [...applied].filter((event) => !audits.has(event.eventId)).length;
+    const auditedTwice = [...audits.values()].filter((count) => count > 1).length;
+    check(unaudited === 0, `${unaudited} applied event(s) without an audit record`);
+    check(auditedTwice === 0, `${auditedTwice} event(s) audited more than once`);
+    const kills = Object.values(input.crash.killed).reduce((sum, count) => sum + count, 0);
+    check(kills > 0, "no container was killed");
+    crash = { ...input.crash, unaudited, auditedTwice };
+  }
 
   const count = (kind: EventKind) => plan.events.filter((event) => event.kind === kind).length;
   return {
@@ -556,6 +560,8 @@ function tally(input: TallyInput): SoakReport {
     },
     durationMs: input.durationMs,
     eventsPerSecond: plan.events.length / (input.durationMs / 1000),
+    ...(recovery === undefined ? {} : { recovery }),
+    ...(crash === undefined ? {} : { crash }),
     failures,
   };
 }
