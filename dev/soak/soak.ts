@@ -102,7 +102,7 @@ export interface SoakReport {
     readonly containersStarted: number;
     /** Events CUC shows applied whose change has no audit record. */
     readonly unaudited: number;
-    /** Events whose change has more than one audit record. */
+    /** Events whose change has more than one audit record (a kill right after the first). */
     readonly auditedTwice: number;
   };
   /** The invariants that did not hold; empty when the soak passed. */
@@ -229,12 +229,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
             environment: {
               PATH: process.env.PATH,
               ...stack.environment,
-              POWERTOOLS_LOG_LEVEL: crash === undefined ? (options.logLevel ?? "SILENT") : "INFO",
+              // With crashes, INFO at least: the audit records are read from the logs.
+              POWERTOOLS_LOG_LEVEL:
+                crash === undefined || options.logLevel === "DEBUG"
+                  ? (options.logLevel ?? "SILENT")
+                  : "INFO",
             },
             ...(options.packaged === true
               ? { handlerModule: await packagedResetHandler(work) }
               : {}),
-            ...(crash === undefined ? {} : { onLogs: (chunk: string) => audits.add(chunk) }),
+            onLogs: (chunk: string) => {
+              audits.add(chunk);
+              if ((options.logLevel ?? "SILENT") !== "SILENT") process.stdout.write(chunk);
+            },
           });
     const run = await drive(stack, plan, options, containers, crash);
     const letters = await listDeadLetters(stack.sqs, stack.queues.dlqUrl, plan.deliveries.length);
@@ -373,7 +380,12 @@ async function drive(
     });
     if (replay.failed > 0) failures.push(`${replay.failed} DLQ replay(s) failed`);
     const expectedReplays = missingSecretMessages.length;
-    if (replay.replayed !== expectedReplays)
+    // A container killed after its DLQ send and before Lambda heard of it dead-letters the
+    // record again on redelivery (at least once): more copies, never fewer.
+    if (
+      replay.replayed < expectedReplays ||
+      (crash === undefined && replay.replayed > expectedReplays)
+    )
       failures.push(`replayed ${replay.replayed} of ${expectedReplays} SECRET_NOT_FOUND messages`);
     if (!(await waitUntil(queueIsEmpty, deadline)))
       failures.push("timed out before the queue drained");
@@ -519,10 +531,15 @@ function tally(input: TallyInput): SoakReport {
   let crash: SoakReport["crash"];
   if (input.crash !== undefined && input.audits !== undefined) {
     const audits = input.audits.changes;
-    const unaudited = [...applied].filter((event) => !audits.has(event.eventId)).length;
+    const unauditedEvents = [...applied].filter((event) => !audits.has(event.eventId));
+    const unaudited = unauditedEvents.length;
+    for (const event of unauditedEvents.slice(0, MAX_EXAMPLES - examples.length)) {
+      examples.push(`${event.eventId} (${event.kind}): applied, no audit record`);
+    }
     const auditedTwice = [...audits.values()].filter((count) => count > 1).length;
     check(unaudited === 0, `${unaudited} applied event(s) without an audit record`);
-    check(auditedTwice === 0, `${auditedTwice} event(s) audited more than once`);
+    // Not a failure: a log line and a DynamoDB write cannot be made one, so an audit record is
+    // written at least once: twice when a container dies between it and the idempotency record.
     const kills = Object.values(input.crash.killed).reduce((sum, count) => sum + count, 0);
     check(kills > 0, "no container was killed");
     crash = { ...input.crash, unaudited, auditedTwice };

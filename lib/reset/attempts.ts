@@ -5,6 +5,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
+  GetItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { CredentialKind } from "../cupi/types.ts";
@@ -91,6 +92,25 @@ export class AttemptLog {
         },
       }),
     );
+  }
+
+  /** An attempt's record: undefined when none was begun, or it was forgotten. */
+  async read(
+    eventId: string,
+    kind: CredentialKind,
+  ): Promise<{ readonly timeChangedBefore: string; readonly applied: boolean } | undefined> {
+    const { Item: item } = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#tableName,
+        Key: { id: { S: key(eventId, kind) } },
+        ConsistentRead: true,
+      }),
+    );
+    if (item === undefined) return undefined;
+    return {
+      timeChangedBefore: item.timeChangedBefore?.S ?? "",
+      applied: item.appliedAt !== undefined,
+    };
   }
 
   /** CUC refused the value: nothing landed, nothing to explain later. */

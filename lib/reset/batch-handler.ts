@@ -16,7 +16,7 @@ import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "../outcome/failures.ts";
 import { InvocationBudget } from "./invocation-budget.ts";
 import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
-import { logRecord } from "./record-log.ts";
+import { logAudit, logRecord } from "./record-log.ts";
 import { type SettlingDependencies, settleRecord } from "./settle-record.ts";
 import { logThrottling } from "./throttle-report.ts";
 
@@ -104,7 +104,9 @@ async function workAndSettle(
   } else {
     const { deadline, signal } = budget.startRecord();
     outcome = await withAbortSignal(signal, () =>
-      processor.processParsed(parsed, deadline, signal),
+      processor.processParsed(parsed, deadline, signal, (applied) =>
+        logAudit(dependencies.logger, record, applied),
+      ),
     );
   }
   return withAbortSignal(budget.settling, () =>

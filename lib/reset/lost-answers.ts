@@ -62,3 +62,27 @@ export async function sendNewValue(send: NewValueSend): Promise<void> {
   }
   await attempts.applied(eventId, kind);
 }
+
+/**
+ * Settles another event's attempt left unknown (its delivery was killed or cut short mid-PUT),
+ * now that this event holds the credential and nothing else can change it: a TimeChanged moved
+ * since that attempt's snapshot means its value landed, and it is marked applied, so that its
+ * own later delivery reports it applied rather than stale; otherwise it is forgotten.
+ */
+export async function settleEarlierAttempt(settle: {
+  readonly attempts: AttemptLog;
+  readonly eventId: string;
+  readonly objectId: string;
+  readonly kind: CredentialKind;
+  readonly cupi: NewValueSend["cupi"];
+  readonly call: NewValueSend["call"];
+}): Promise<void> {
+  const { attempts, eventId, kind } = settle;
+  const attempt = await attempts.read(eventId, kind);
+  if (attempt === undefined || attempt.applied) return;
+  const now = await settle.cupi((client) =>
+    client.getCredential(settle.objectId, kind, settle.call),
+  );
+  if ((now.timeChanged ?? "") !== attempt.timeChangedBefore) await attempts.applied(eventId, kind);
+  else await attempts.forget(eventId, kind);
+}

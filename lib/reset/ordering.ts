@@ -41,14 +41,15 @@ export class OrderingGuard {
    * Claims the user's credentials for this event until `lockedUntil` (epoch ms): refuses it when a
    * newer event got there first (STALE_EVENT), and asks for a retry while another event for the
    * same credential is being applied, so two events are never applied out of order. Returns the
-   * release to call once the event is done, whatever its outcome.
+   * release to call once the event is done, whatever its outcome, and the earlier events whose
+   * attempts on these credentials may be unsettled.
    */
   async claim(
     event: ResetEvent,
     objectId: string,
     kinds: readonly CredentialKind[],
     lockedUntil: number,
-  ): Promise<() => Promise<void>> {
+  ): Promise<Claim> {
     const occurredAt = Date.parse(event.occurredAt);
     const offboard = await this.#read(offboardKey(objectId));
     const offboardedAt = Number(offboard?.occurredAt?.N ?? Number.NEGATIVE_INFINITY);
@@ -61,19 +62,30 @@ export class OrderingGuard {
     const keys = kinds.map((kind) => watermarkKey(objectId, kind));
     if (event.action === "offboard") keys.push(offboardKey(objectId));
     const claimed: string[] = [];
-    const release = async (): Promise<void> => {
-      await Promise.all(claimed.map((key) => this.#unlock(key, event.eventId)));
+    const release = async (completed: boolean): Promise<void> => {
+      await Promise.all(claimed.map((key) => this.#unlock(key, event.eventId, completed)));
     };
+    const predecessors: Predecessor[] = [];
     try {
-      for (const key of keys) {
-        await this.#lock(key, event, occurredAt, lockedUntil);
+      for (const [index, key] of keys.entries()) {
+        const previous = await this.#lock(key, event, occurredAt, lockedUntil);
         claimed.push(key);
+        const kind = kinds[index];
+        const previousEventId = previous?.eventId?.S;
+        if (
+          kind !== undefined &&
+          previousEventId !== undefined &&
+          previousEventId !== event.eventId &&
+          previous?.completed?.BOOL !== true
+        ) {
+          predecessors.push({ eventId: previousEventId, kind });
+        }
       }
     } catch (error) {
-      await release();
+      await release(false);
       throw error;
     }
-    return release;
+    return { release, predecessors };
   }
 
   async #read(key: string): Promise<Record<string, AttributeValue> | undefined> {
@@ -87,19 +99,20 @@ export class OrderingGuard {
     return item;
   }
 
+  /** The watermark as it was before this event took it. */
   async #lock(
     key: string,
     event: ResetEvent,
     occurredAt: number,
     lockedUntil: number,
-  ): Promise<void> {
+  ): Promise<Record<string, AttributeValue> | undefined> {
     try {
-      await this.#client.send(
+      const { Attributes: previous } = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { id: { S: key } },
           UpdateExpression:
-            "SET occurredAt = :occurredAt, eventId = :eventId, lockedUntil = :lockedUntil, expiration = :expiration",
+            "SET occurredAt = :occurredAt, eventId = :eventId, lockedUntil = :lockedUntil, expiration = :expiration REMOVE completed",
           // Equal times pass (a retry of the same event, or two events at the same instant); a
           // lock held by another event passes only once it has expired with its invocation.
           ConditionExpression:
@@ -114,9 +127,11 @@ export class OrderingGuard {
               N: String(Math.floor(Date.now() / 1000) + this.#retentionSeconds),
             },
           },
+          ReturnValues: "ALL_OLD",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
+      return previous;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Not every DynamoDB implementation returns the old item with the failure (dynalite does not).
@@ -134,15 +149,23 @@ export class OrderingGuard {
     }
   }
 
-  async #unlock(key: string, eventId: string): Promise<void> {
+  /**
+   * `completed`: the event ended without an error, so none of its attempts can be unsettled; a
+   * watermark released otherwise, or never (a killed container), names an event whose attempts
+   * the next event settles first.
+   */
+  async #unlock(key: string, eventId: string, completed: boolean): Promise<void> {
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { id: { S: key } },
-          UpdateExpression: "REMOVE lockedUntil",
+          UpdateExpression: "SET completed = :completed REMOVE lockedUntil",
           ConditionExpression: "eventId = :eventId",
-          ExpressionAttributeValues: { ":eventId": { S: eventId } },
+          ExpressionAttributeValues: {
+            ":eventId": { S: eventId },
+            ":completed": { BOOL: completed },
+          },
         }),
       );
     } catch (error) {
@@ -150,6 +173,22 @@ export class OrderingGuard {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
+}
+
+/** An event's hold on a user's credentials. */
+export interface Claim {
+  /** `completed`: the event ended without an error. */
+  release(completed: boolean): Promise<void>;
+  /**
+   * Earlier events that held these credentials and did not complete (killed, cut short, or
+   * failed): a PUT of theirs may have landed unseen, to be settled before this event's.
+   */
+  readonly predecessors: readonly Predecessor[];
+}
+
+export interface Predecessor {
+  readonly eventId: string;
+  readonly kind: CredentialKind;
 }
 
 function watermarkKey(objectId: string, kind: CredentialKind): string {

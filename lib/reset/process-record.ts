@@ -27,9 +27,9 @@ import {
 import { SecretValue } from "../secrets/secret-value.ts";
 import type { AttemptLog } from "./attempts.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
-import { sendNewValue } from "./lost-answers.ts";
-import type { OrderingGuard } from "./ordering.ts";
-import { credentialsOf, needsNewValue, planChanges } from "./plan.ts";
+import { sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
+import type { Claim, OrderingGuard } from "./ordering.ts";
+import { type CredentialChange, credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 
 export interface ResetDependencies {
   readonly config: ServiceConfig;
@@ -105,6 +105,9 @@ export type RecordOutcome =
       readonly retryInSeconds?: number;
     };
 
+/** Hears of an event applied by this delivery (never of a duplicate). */
+export type OnApplied = (outcome: Extract<RecordOutcome, { status: "applied" }>) => void;
+
 /**
  * Applies SQS message bodies: validate, authorize against configuration and the authorization
  * policy (protected accounts before and right after the user lookup), resolve the user, check
@@ -117,6 +120,7 @@ export class ResetProcessor {
     event: ResetEvent,
     call: RecordCall,
     effects: AttemptEffects,
+    onApplied: OnApplied | undefined,
   ) => Promise<AppliedReset>;
   readonly #idempotencyConfig: IdempotencyConfig | undefined;
 
@@ -125,14 +129,19 @@ export class ResetProcessor {
       event: ResetEvent,
       call: RecordCall,
       effects: AttemptEffects,
+      onApplied: OnApplied | undefined,
     ): Promise<AppliedReset> => {
       const user = await applyEvent(event, call, dependencies, effects);
-      return {
+      const applied = {
         objectId: user.objectId,
         alias: user.alias,
         appliedAt: new Date().toISOString(),
         duplicate: false,
       };
+      // Before the event is remembered as applied: a container killed in between leaves it to be
+      // applied (and so reported) again, never remembered and unreported.
+      onApplied?.({ status: "applied", event, applied, effects });
+      return applied;
     };
     const idempotency = dependencies.idempotency;
     if (idempotency === undefined) {
@@ -169,12 +178,14 @@ export class ResetProcessor {
 
   /**
    * `deadline` (epoch ms) bounds the record's CUPI calls; `signal` cuts every CUPI call of the
-   * record when it aborts (its AWS calls are cut by the caller's abort scope).
+   * record when it aborts (its AWS calls are cut by the caller's abort scope). `onApplied` hears
+   * of an event this delivery applied before the event is remembered as applied.
    */
   async processParsed(
     parsed: ParsedRecord,
     deadline: number,
     signal?: AbortSignal,
+    onApplied?: OnApplied,
   ): Promise<RecordOutcome> {
     if (!parsed.ok) {
       return {
@@ -189,7 +200,7 @@ export class ResetProcessor {
     const effects: AttemptEffects = { user: undefined, changed: [], recorded: true };
     try {
       const call = signal === undefined ? { deadline } : { deadline, signal };
-      const applied = await this.#apply(event, call, effects);
+      const applied = await this.#apply(event, call, effects, onApplied);
       return { status: "applied", event, applied, effects };
     } catch (error) {
       const failure = classify(error, event, signal);
@@ -258,12 +269,49 @@ async function applyEvent(
       newValues.set(kind, await newValueFor(event, kind, user, withFreshAccount, call, secrets));
     }
   }
-  const release = await dependencies.ordering?.claim(event, user.objectId, kinds, call.deadline);
+  const changes = planChanges(event, user.ldapIntegrated, newValues);
+  const attempts = dependencies.attempts;
+  let claim: Claim | undefined;
+  try {
+    claim = await dependencies.ordering?.claim(event, user.objectId, kinds, call.deadline);
+  } catch (error) {
+    const stale = error instanceof PermanentFailure && error.code === "STALE_EVENT";
+    if (!stale || attempts === undefined) throw error;
+    const earlier = await earlierAttempts(attempts, event.eventId, changes);
+    // Stale now, but an earlier delivery's PUTs landed before the newer event took over: the
+    // event was applied (and superseded), not refused.
+    if (earlier === "landed") {
+      for (const change of changes) {
+        effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
+      }
+      return user;
+    }
+    // The newer event settles this one's unsettled PUT as it takes over: ask again after it.
+    if (earlier === "unsettled") {
+      throw new TransientFailure(
+        "a newer event holds this credential; this event's earlier PUT is not settled yet",
+      );
+    }
+    throw error;
+  }
+  if (attempts !== undefined) {
+    for (const predecessor of claim?.predecessors ?? []) {
+      await settleEarlierAttempt({
+        attempts,
+        eventId: predecessor.eventId,
+        objectId: user.objectId,
+        kind: predecessor.kind,
+        cupi: withFreshAccount,
+        call,
+      });
+    }
+  }
   const deliverTo = deliveryTarget(event);
   let delivered = false;
+  let completed = false;
   const landed = new Set<CredentialKind>();
   try {
-    for (const change of planChanges(event, user.ldapIntegrated, newValues)) {
+    for (const change of changes) {
       const value = newValues.get(change.kind);
       // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
       const deliver = async (): Promise<void> => {
@@ -275,7 +323,6 @@ async function applyEvent(
         withFreshAccount((cupi) =>
           cupi.updateCredential(user.objectId, change.kind, change.update, call),
         );
-      const attempts = dependencies.attempts;
       if (change.update.Credentials === undefined || attempts === undefined) {
         effects.recorded = false;
         await deliver();
@@ -295,6 +342,7 @@ async function applyEvent(
       landed.add(change.kind);
       effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
+    completed = true;
   } catch (error) {
     if (delivered && [...newValues.keys()].some((kind) => !landed.has(kind))) {
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
@@ -304,9 +352,30 @@ async function applyEvent(
     }
     throw error;
   } finally {
-    await release?.();
+    await claim?.release(completed);
   }
   return user;
+}
+
+/**
+ * What the attempt log holds of an event's earlier deliveries: every change a new value whose PUT
+ * landed, some PUT whose outcome is still unknown, or neither.
+ */
+async function earlierAttempts(
+  attempts: AttemptLog,
+  eventId: string,
+  changes: readonly CredentialChange[],
+): Promise<"landed" | "unsettled" | "none"> {
+  let landed = changes.length > 0;
+  for (const change of changes) {
+    const attempt =
+      change.update.Credentials === undefined
+        ? undefined
+        : await attempts.read(eventId, change.kind);
+    if (attempt !== undefined && !attempt.applied) return "unsettled";
+    landed &&= attempt?.applied === true;
+  }
+  return landed ? "landed" : "none";
 }
 
 /**

@@ -39,6 +39,12 @@ export function logRecord(
     );
   } else if (outcome.status === "dead-lettered") logger.warn("record dead-lettered", fields);
   else logger.warn("record will be retried", fields);
+  // An applied event was audited as it was applied (logAudit), before it was remembered.
+  if (outcome.status !== "applied") logAudit(logger, record, outcome);
+}
+
+/** The audit record of an outcome, if it changed or refused something. */
+export function logAudit(logger: Logger, record: SQSRecord, outcome: RecordOutcome): void {
   const audit = auditRecord(record, outcome);
   if (audit !== undefined) logger.info("audit", audit);
 }

@@ -46,7 +46,7 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
   it("lets a newer event wait while an older one is being applied, then go", async () => {
     const user = newUser();
-    const releaseOlder = await guard.claim(
+    const { release: releaseOlder } = await guard.claim(
       event("older", "2026-11-28T10:00:00Z"),
       user,
       ["pin"],
@@ -59,19 +59,19 @@ describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
     expect((blocked as Error).message).toMatch(
       /another event \(older\) is being applied to this user's pin/,
     );
-    await releaseOlder();
-    const releaseNewer = await guard.claim(
+    await releaseOlder(true);
+    const { release: releaseNewer } = await guard.claim(
       event("newer", "2026-11-28T10:05:00Z"),
       user,
       ["pin"],
       soon(),
     );
-    await releaseNewer();
+    await releaseNewer(true);
   });
 
   it("refuses an older event while or after a newer one is applied", async () => {
     const user = newUser();
-    const releaseNewer = await guard.claim(
+    const { release: releaseNewer } = await guard.claim(
       event("newer", "2026-11-28T10:05:00Z"),
       user,
       ["pin"],
@@ -82,26 +82,68 @@ describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
     );
     expect(during).toBeInstanceOf(PermanentFailure);
     expect(during).toMatchObject({ code: "STALE_EVENT" });
-    await releaseNewer();
+    await releaseNewer(true);
     const after = await failure(
       guard.claim(event("older", "2026-11-28T10:00:00Z"), user, ["pin"], soon()),
     );
     expect(after).toMatchObject({ code: "STALE_EVENT" });
   });
 
-  it("takes over a lock whose invocation has ended", async () => {
+  it("takes over a lock whose invocation has ended, naming that event as a predecessor", async () => {
     const user = newUser();
     await guard.claim(event("crashed", "2026-11-28T10:00:00Z"), user, ["pin"], Date.now() + 50);
     await new Promise((resolve) => setTimeout(resolve, 80));
-    const release = await guard.claim(event("next", "2026-11-28T10:01:00Z"), user, ["pin"], soon());
-    await release();
+    const next = await guard.claim(event("next", "2026-11-28T10:01:00Z"), user, ["pin"], soon());
+    expect(next.predecessors).toEqual([{ eventId: "crashed", kind: "pin" }]);
+    await next.release(true);
+  });
+
+  it("names as predecessors only the earlier events that did not complete", async () => {
+    const user = newUser();
+    const failed = await guard.claim(
+      event("failed", "2026-11-28T10:00:00Z"),
+      user,
+      ["pin", "password"],
+      soon(),
+    );
+    expect(failed.predecessors).toEqual([]);
+    await failed.release(false);
+    const retried = await guard.claim(
+      event("failed", "2026-11-28T10:00:00Z"),
+      user,
+      ["pin"],
+      soon(),
+    );
+    // Its own earlier delivery is not a predecessor: the event settles its attempts itself.
+    expect(retried.predecessors).toEqual([]);
+    await retried.release(false);
+    const after = await guard.claim(
+      event("after", "2026-11-28T10:01:00Z"),
+      user,
+      ["pin", "password"],
+      soon(),
+    );
+    expect(after.predecessors).toEqual([
+      { eventId: "failed", kind: "pin" },
+      { eventId: "failed", kind: "password" },
+    ]);
+    await after.release(true);
+    const last = await guard.claim(event("last", "2026-11-28T10:02:00Z"), user, ["pin"], soon());
+    expect(last.predecessors).toEqual([]);
+    await last.release(true);
   });
 
   it("lets a retry of the same event and an event at the same instant through", async () => {
     const user = newUser();
-    await (await guard.claim(event("same", "2026-11-28T10:00:00Z"), user, ["pin"], soon()))();
-    await (await guard.claim(event("same", "2026-11-28T10:00:00Z"), user, ["pin"], soon()))();
-    await (await guard.claim(event("twin", "2026-11-28T11:00:00+01:00"), user, ["pin"], soon()))();
+    await (await guard.claim(event("same", "2026-11-28T10:00:00Z"), user, ["pin"], soon())).release(
+      true,
+    );
+    await (await guard.claim(event("same", "2026-11-28T10:00:00Z"), user, ["pin"], soon())).release(
+      true,
+    );
+    await (
+      await guard.claim(event("twin", "2026-11-28T11:00:00+01:00"), user, ["pin"], soon())
+    ).release(true);
   });
 
   it("makes an offboard final for every credential and every older event", async () => {
@@ -113,7 +155,7 @@ describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
         ["pin", "password"],
         soon(),
       )
-    )();
+    ).release(true);
     for (const kind of ["pin", "password"] as const) {
       const refused = await failure(
         guard.claim(event(`hd-${kind}`, "2026-11-28T14:59:59Z"), user, [kind], soon()),
@@ -131,15 +173,17 @@ describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
         ["pin", "password"],
         soon(),
       )
-    )();
-    await (await guard.claim(event("rehire", "2026-12-01T09:00:00Z"), user, ["pin"], soon()))();
+    ).release(true);
+    await (
+      await guard.claim(event("rehire", "2026-12-01T09:00:00Z"), user, ["pin"], soon())
+    ).release(true);
   });
 
   it("releases what it claimed when a later credential of the same event is refused", async () => {
     const user = newUser();
     await (
       await guard.claim(event("pw-new", "2026-11-28T12:00:00Z"), user, ["password"], soon())
-    )();
+    ).release(true);
     const refused = await failure(
       guard.claim(
         event("off-old", "2026-11-28T11:00:00Z", "offboard"),
@@ -150,6 +194,8 @@ describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
     );
     expect(refused).toMatchObject({ code: "STALE_EVENT" });
     // The PIN lock taken before the refusal was released: a newer PIN event is not blocked.
-    await (await guard.claim(event("pin-later", "2026-11-28T13:00:00Z"), user, ["pin"], soon()))();
+    await (
+      await guard.claim(event("pin-later", "2026-11-28T13:00:00Z"), user, ["pin"], soon())
+    ).release(true);
   });
 });
