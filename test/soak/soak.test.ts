@@ -33,3 +33,42 @@ describe("soak, short: npm run soak's mix at 200 events", () => {
       expect(report.cuc.faults[kind]).toBeGreaterThan(0);
   }, 90_000);
 });
+
+describe("soak, short: a CUC outage", () => {
+  it("dead-letters nothing while CUC refuses connections, and applies every event once it is back", async () => {
+    const report = await runSoak({ events: 60, seed: 11, outageMs: 15_000 });
+
+    expect(report.failures).toEqual([]);
+    expect(report.appliedExactlyOnce).toBe(60);
+    expect(report.deadLettered).toEqual({});
+    expect(report).toMatchObject({ redriven: 0, retriesExhausted: 0, unaccounted: 0 });
+    // Retried during the outage, more than once each on average, yet none used up its receives.
+    expect(report.receives).toBeGreaterThan(2 * report.events);
+    expect(report.recovery?.requests).toBeGreaterThan(0);
+    expect(report.cuc.throttled).toBe(0);
+  }, 90_000);
+});
+
+describe("soak, short: containers killed mid-work", () => {
+  it("loses nothing, applies nothing twice and audits every change when containers die", async () => {
+    // Containers run the sources here (npm run soak -- --crash runs the packaged bundle); one
+    // invocation in five is killed so that a short run meets every point.
+    const report = await runSoak({ events: 150, seed: 6, crashRate: 0.2 });
+
+    expect(report.failures).toEqual([]);
+    expect(report).toMatchObject({
+      unaccounted: 0,
+      unexpected: 0,
+      appliedTwice: 0,
+      staleApplied: 0,
+      redriven: 0,
+      retriesExhausted: 0,
+    });
+    expect(report.deadLettered.CREDENTIAL_REJECTED).toBeUndefined();
+    expect(report.crash?.unaudited).toBe(0);
+    const killed = report.crash?.killed ?? {};
+    expect(Object.values(killed).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
+    // A killed container is replaced by a new one, as Lambda does.
+    expect(report.crash?.containersStarted).toBeGreaterThan(2);
+  }, 90_000);
+});
