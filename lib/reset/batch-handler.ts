@@ -15,8 +15,9 @@ import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "../outcome/failures.ts";
 import { InvocationBudget } from "./invocation-budget.ts";
-import type { RecordOutcome, ResetProcessor } from "./process-record.ts";
+import type { ResetProcessor } from "./process-record.ts";
 import { logAudit, logRecord } from "./record-log.ts";
+import type { RecordOutcome } from "./record-outcome.ts";
 import { type SettlingDependencies, settleRecord } from "./settle-record.ts";
 import { logThrottling } from "./throttle-report.ts";
 

@@ -1,7 +1,7 @@
 // The log line of each settled record, and its audit record when it changed or refused something.
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
-import type { RecordOutcome } from "./process-record.ts";
+import type { RecordOutcome } from "./record-outcome.ts";
 
 export function logRecord(
   logger: Logger,

@@ -3,7 +3,7 @@ import type { SQSRecord } from "aws-lambda";
 import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
 import { type RetryBackoff, retryDelaySeconds } from "../redelivery/backoff.ts";
 import type { SourceQueues } from "../redelivery/source-queue.ts";
-import type { RecordOutcome } from "./process-record.ts";
+import type { RecordOutcome } from "./record-outcome.ts";
 
 export interface SettlingDependencies {
   readonly retryBackoff: RetryBackoff;

@@ -1,0 +1,247 @@
+// Applies one event to CUC: resolves the user, fetches or generates the new values, claims the
+// user's credentials in time order, and sends each change, settling what earlier attempts left
+// unknown.
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import type { AuthorizationPolicy } from "../authorization/policy.ts";
+import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
+import type { CupiClient } from "../cupi/client.ts";
+import { CupiError } from "../cupi/errors.ts";
+import type { CredentialKind, CupiUser } from "../cupi/types.ts";
+import type { ResetEvent } from "../events/contract.ts";
+import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
+import { generatePassword, generatePin, policyContextFor } from "../policy/index.ts";
+import { type SecretStore, selectSecretValue } from "../secrets/secret-store.ts";
+import { SecretValue } from "../secrets/secret-value.ts";
+import type { AttemptLog } from "./attempts.ts";
+import { authorize, refuseProtectedAccount } from "./authorize.ts";
+import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
+import { deliveryDocument, deliveryTarget } from "./delivery.ts";
+import { sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
+import type { Claim, OrderingGuard } from "./ordering.ts";
+import { type CredentialChange, credentialsOf, needsNewValue, planChanges } from "./plan.ts";
+import type { AttemptEffects } from "./record-outcome.ts";
+
+export interface ResetDependencies {
+  readonly config: ServiceConfig;
+  /** Which source may request which action, and the accounts never changed. */
+  readonly authorization: AuthorizationPolicy;
+  readonly secrets: SecretStore;
+  readonly connections: CupiConnections;
+  /** Refuses events older than what was already applied; off without a state table. */
+  readonly ordering?: OrderingGuard | undefined;
+  /** PUTs whose outcome was never learned; off without a state table. */
+  readonly attempts?: AttemptLog | undefined;
+  /** Applies each eventId once; off without a state table. */
+  readonly idempotency?: { readonly persistenceStore: BasePersistenceLayer } | undefined;
+}
+
+/** A record's CUPI calls: bounded by its deadline, cut by its signal. */
+export type RecordCall = { readonly deadline: number; readonly signal?: AbortSignal };
+
+export async function applyEvent(
+  event: ResetEvent,
+  call: RecordCall,
+  dependencies: ResetDependencies,
+  effects: AttemptEffects,
+): Promise<CupiUser> {
+  const { config, secrets, connections, authorization } = dependencies;
+  const cluster = authorize(event, config, authorization);
+  let client = await connections.client(cluster);
+  const serviceAccount = await serviceAccountAlias(secrets, cluster);
+  // Before the lookup: a protected alias or objectId in the event costs no CUPI call at all.
+  refuseProtectedAccount(authorization, event.user, serviceAccount);
+  // A 401 may mean the service password was rotated: re-read the secret once and try again.
+  const withFreshAccount = async <T>(operation: (cupi: CupiClient) => Promise<T>): Promise<T> => {
+    try {
+      return await operation(client);
+    } catch (error) {
+      if (!(error instanceof CupiError) || error.kind !== "authentication") throw error;
+      client = await connections.client(cluster, true);
+      return operation(client);
+    }
+  };
+
+  const found = await withFreshAccount((cupi) =>
+    "objectId" in event.user
+      ? cupi.getUser(event.user.objectId, call)
+      : cupi.findUserByAlias(event.user.alias, call),
+  );
+  effects.user = { alias: found.alias, objectId: found.objectId };
+  // The event may name a protected user by another identifier (an objectId, another case).
+  refuseProtectedAccount(authorization, found, serviceAccount);
+  // A user list may not say whether the user is LDAP-integrated; offboarding must know.
+  const user =
+    event.action === "offboard" && "alias" in event.user
+      ? await withFreshAccount((cupi) => cupi.getUser(found.objectId, call))
+      : found;
+
+  const kinds = credentialsOf(event.action, user.ldapIntegrated);
+  // Values first (no side effects), so an event failing on its secret claims nothing.
+  const newValues = new Map<CredentialKind, SecretValue>();
+  if (needsNewValue(event.action)) {
+    for (const kind of kinds) {
+      newValues.set(kind, await newValueFor(event, kind, user, withFreshAccount, call, secrets));
+    }
+  }
+  const changes = planChanges(event, user.ldapIntegrated, newValues);
+  const attempts = dependencies.attempts;
+  let claim: Claim | undefined;
+  try {
+    claim = await dependencies.ordering?.claim(event, user.objectId, kinds, call.deadline);
+  } catch (error) {
+    const stale = error instanceof PermanentFailure && error.code === "STALE_EVENT";
+    if (!stale || attempts === undefined) throw error;
+    const earlier = await earlierAttempts(attempts, event.eventId, changes);
+    // Stale now, but an earlier delivery's PUTs landed before the newer event took over: the
+    // event was applied (and superseded), not refused.
+    if (earlier === "landed") {
+      for (const change of changes) {
+        effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
+      }
+      return user;
+    }
+    // The newer event settles this one's unsettled PUT as it takes over: ask again after it.
+    if (earlier === "unsettled") {
+      throw new TransientFailure(
+        "a newer event holds this credential; this event's earlier PUT is not settled yet",
+      );
+    }
+    throw error;
+  }
+  if (attempts !== undefined) {
+    for (const predecessor of claim?.predecessors ?? []) {
+      await settleEarlierAttempt({
+        attempts,
+        eventId: predecessor.eventId,
+        objectId: user.objectId,
+        kind: predecessor.kind,
+        cupi: withFreshAccount,
+        call,
+      });
+    }
+  }
+  const deliverTo = deliveryTarget(event);
+  let delivered = false;
+  let completed = false;
+  const landed = new Set<CredentialKind>();
+  try {
+    for (const change of changes) {
+      const value = newValues.get(change.kind);
+      // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
+      const deliver = async (): Promise<void> => {
+        if (deliverTo === undefined || value === undefined) return;
+        await secrets.put(deliverTo, deliveryDocument(event, { [change.kind]: value.reveal() }));
+        delivered = true;
+      };
+      const put = () =>
+        withFreshAccount((cupi) =>
+          cupi.updateCredential(user.objectId, change.kind, change.update, call),
+        );
+      if (change.update.Credentials === undefined || attempts === undefined) {
+        effects.recorded = false;
+        await deliver();
+        await put();
+      } else {
+        await sendNewValue({
+          attempts,
+          eventId: event.eventId,
+          objectId: user.objectId,
+          kind: change.kind,
+          cupi: withFreshAccount,
+          call,
+          beforeSending: deliver,
+          put,
+        });
+      }
+      landed.add(change.kind);
+      effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
+    }
+    completed = true;
+  } catch (error) {
+    if (delivered && [...newValues.keys()].some((kind) => !landed.has(kind))) {
+      // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
+      await secrets
+        .put(deliverTo as string, deliveryDocument(event, { status: "not-applied" }))
+        .catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    await claim?.release(completed);
+  }
+  return user;
+}
+
+/**
+ * What the attempt log holds of an event's earlier deliveries: every change a new value whose PUT
+ * landed, some PUT whose outcome is still unknown, or neither.
+ */
+async function earlierAttempts(
+  attempts: AttemptLog,
+  eventId: string,
+  changes: readonly CredentialChange[],
+): Promise<"landed" | "unsettled" | "none"> {
+  let landed = changes.length > 0;
+  for (const change of changes) {
+    const attempt =
+      change.update.Credentials === undefined
+        ? undefined
+        : await attempts.read(eventId, change.kind);
+    if (attempt !== undefined && !attempt.applied) return "unsettled";
+    landed &&= attempt?.applied === true;
+  }
+  return landed ? "landed" : "none";
+}
+
+/**
+ * The alias the function signs in to CUPI with (the service-account secret's username), read from
+ * the cached secret the client was just built from: it follows a rotation to another account.
+ */
+async function serviceAccountAlias(secrets: SecretStore, cluster: ClusterConfig): Promise<string> {
+  const secret = await secrets.cached(cluster.secretId);
+  let username: unknown;
+  try {
+    ({ username } = JSON.parse(secret.reveal()) as { username?: unknown });
+  } catch {
+    throw new ServiceAccountError(`service-account secret ${cluster.secretId} is not JSON`);
+  }
+  if (typeof username !== "string" || username === "") {
+    throw new ServiceAccountError(
+      `service-account secret ${cluster.secretId} needs a string "username"`,
+    );
+  }
+  return username;
+}
+
+async function newValueFor(
+  event: ResetEvent,
+  kind: CredentialKind,
+  user: CupiUser,
+  withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
+  call: RecordCall,
+  secrets: SecretStore,
+): Promise<SecretValue> {
+  const source = event.newCredential;
+  if (source !== undefined && "secretId" in source) {
+    return selectSecretValue(source.secretId, await secrets.fresh(source.secretId), source.jsonKey);
+  }
+  // Generated: offboarding, or `{ "generate": true }`. Respect the user's rule and extensions.
+  const [credential, alternateExtensions] = await withFreshAccount((cupi) =>
+    Promise.all([
+      cupi.getCredential(user.objectId, kind, call),
+      kind === "pin" ? cupi.getAlternateExtensions(user.objectId, call) : Promise.resolve([]),
+    ]),
+  );
+  const ruleId = credential.credentialPolicyObjectId;
+  const rule =
+    ruleId === undefined
+      ? undefined
+      : await withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)).catch(
+          (error: unknown) => {
+            // A rule that cannot be read leaves the generator's own, stricter defaults.
+            if (error instanceof CupiError && error.kind === "not-found") return undefined;
+            throw error;
+          },
+        );
+  const context = policyContextFor(user, rule, alternateExtensions);
+  return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
+}
