@@ -13,8 +13,15 @@ const NOT_COPIED = new Set(["node_modules", ".git", ".serverless", ".esbuild", "
 /** The reset function's entry in reset.zip. */
 export const HANDLER_MODULE = "functions/reset.mjs";
 
-/** `npm run package`'s command, in a copy of the project with its node_modules linked. */
-export async function packageProject(work: string): Promise<{ project: string; output: string }> {
+/**
+ * `npm run package`'s command (osls package, offline, dummy credentials) with `params`
+ * (`--param=…`), in a copy of the project under `work` with its node_modules linked:
+ * serverless-esbuild builds in the project's `.esbuild`, which parallel packagings must not share.
+ */
+export async function packageProject(
+  work: string,
+  params: readonly string[] = [],
+): Promise<{ project: string; output: string }> {
   const project = join(work, "project");
   await cp(REPO, project, {
     recursive: true,
@@ -24,7 +31,7 @@ export async function packageProject(work: string): Promise<{ project: string; o
   const output = join(work, "package");
   await execFileAsync(
     process.execPath,
-    ["node_modules/osls/bin/serverless.js", "package", "--package", output],
+    ["node_modules/osls/bin/serverless.js", "package", "--package", output, ...params],
     {
       cwd: project,
       env: {

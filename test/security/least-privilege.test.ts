@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageProject } from "../../dev/container/packaged.ts";
 
 /**
  * Issue 5, "Least privilege, proven": the CloudFormation template that `npm run package` produces,
@@ -12,10 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * or policy fails this test until it is added on purpose.
  */
 
-const run = promisify(execFile);
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-/** Not copied: dependencies are linked, build output and history are not needed. */
-const NOT_COPIED = new Set(["node_modules", ".git", ".serverless", ".esbuild", "coverage"]);
 const GUARDED_SERVICES = ["secretsmanager", "sqs", "dynamodb", "kms"] as const;
 
 type Json = Record<string, unknown>;
@@ -47,33 +41,8 @@ const variants = [
 const templates = new Map<string, Template>();
 let workDir: string;
 
-/**
- * `npm run package` as test/packaging/package.test.ts runs it (osls package, offline, dummy
- * credentials), in a copy of the project: serverless-esbuild builds in the project's `.esbuild`,
- * which packaging runs in parallel test files must not share.
- */
 async function packageTemplate(params: readonly string[], index: number): Promise<Template> {
-  const project = join(workDir, `project-${index}`);
-  await cp(REPO, project, {
-    recursive: true,
-    filter: (source) => source === REPO || !NOT_COPIED.has(basename(source)),
-  });
-  await symlink(join(REPO, "node_modules"), join(project, "node_modules"), "dir");
-  const output = join(workDir, `package-${index}`);
-  await run(
-    process.execPath,
-    ["node_modules/osls/bin/serverless.js", "package", "--package", output, ...params],
-    {
-      cwd: project,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: "offline",
-        AWS_SECRET_ACCESS_KEY: "offline",
-        AWS_REGION: "eu-west-1",
-      },
-      timeout: 120_000,
-    },
-  );
+  const { output } = await packageProject(join(workDir, `variant-${index}`), params);
   return JSON.parse(
     await readFile(join(output, "cloudformation-template-update-stack.json"), "utf8"),
   );
