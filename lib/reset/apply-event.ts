@@ -108,8 +108,14 @@ export async function applyEvent(
     }
     throw error;
   }
-  if (attempts !== undefined) {
+  const deliverTo = deliveryTarget(event);
+  let delivered = false;
+  let completed = false;
+  const landed = new Set<CredentialKind>();
+  try {
+    // Before this event's own snapshot: nothing has changed the credential since they held it.
     for (const predecessor of claim?.predecessors ?? []) {
+      if (attempts === undefined) break;
       await settleEarlierAttempt({
         attempts,
         eventId: predecessor.eventId,
@@ -119,12 +125,6 @@ export async function applyEvent(
         call,
       });
     }
-  }
-  const deliverTo = deliveryTarget(event);
-  let delivered = false;
-  let completed = false;
-  const landed = new Set<CredentialKind>();
-  try {
     for (const change of changes) {
       const value = newValues.get(change.kind);
       // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
