@@ -130,3 +130,70 @@ describe("a PUT held past the invocation's deadline", () => {
     await cutThenRedeliver("held-unapplied-1", "640372", { kind: "slow", delayMs: HOLD_MS });
   });
 });
+
+describe("an older event cut mid-PUT, then a newer event for the same PIN", () => {
+  /** `day`: each test's events on a day of their own, later than the tests' before. */
+  async function olderCutThenNewer(
+    prefix: string,
+    day: string,
+    pins: { older: string; newer: string },
+    heldPut: FaultSpec,
+  ) {
+    const before = stack.simulator.credentialOf(objectId, "pin").changes;
+    const older = sqsRecord(
+      `message-${prefix}-older`,
+      resetEvent(`${prefix}-older`, pins.older, `${day}T10:00:00Z`),
+      stack.queues.queueArn,
+    );
+    const newer = sqsRecord(
+      `message-${prefix}-newer`,
+      resetEvent(`${prefix}-newer`, pins.newer, `${day}T10:05:00Z`),
+      stack.queues.queueArn,
+    );
+    stack.simulator.injectFaults("none", "none", heldPut);
+    const first = await pipeline.handler({ Records: [older] }, lambdaContext(SHORT_INVOCATION_MS));
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: older.messageId }]);
+    await sleep(HOLD_MS + 500);
+    // The newer event takes the PIN over and first settles what the older one's PUT did.
+    expect(
+      (await pipeline.handler({ Records: [newer] }, lambdaContext(30_000))).batchItemFailures,
+    ).toEqual([]);
+    const again = { ...older, attributes: { ...older.attributes, ApproximateReceiveCount: "2" } };
+    expect(
+      (await pipeline.handler({ Records: [again] }, lambdaContext(30_000))).batchItemFailures,
+    ).toEqual([]);
+    expect(stack.simulator.credentialOf(objectId, "pin").value).toBe(pins.newer);
+    expect(auditRecords(`${prefix}-newer`)).toHaveLength(1);
+    const letters = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
+    return {
+      changes: stack.simulator.credentialOf(objectId, "pin").changes - before,
+      olderAudits: auditRecords(`${prefix}-older`),
+      olderLetters: letters.filter((letter) => letter.attributes.eventId === `${prefix}-older`),
+    };
+  }
+
+  it("reports the older event applied (then superseded) when its PUT landed, audited once", async () => {
+    const { changes, olderAudits, olderLetters } = await olderCutThenNewer(
+      "superseded",
+      "2026-12-02",
+      { older: "283716", newer: "594827" },
+      { kind: "slow-after-apply", delayMs: HOLD_MS },
+    );
+    expect(changes).toBe(2);
+    expect(olderAudits).toHaveLength(1);
+    expect(olderAudits[0]).toMatchObject({ outcome: "applied" });
+    expect(olderLetters).toEqual([]);
+  });
+
+  it("dead-letters the older event STALE_EVENT when its PUT never landed", async () => {
+    const { changes, olderAudits, olderLetters } = await olderCutThenNewer(
+      "never-landed",
+      "2026-12-03",
+      { older: "372915", newer: "816243" },
+      { kind: "slow", delayMs: HOLD_MS },
+    );
+    expect(changes).toBe(1);
+    expect(olderAudits.map((audit) => audit.outcome)).toEqual(["dead-lettered"]);
+    expect(olderLetters.map((letter) => letter.attributes.errorCode)).toEqual(["STALE_EVENT"]);
+  });
+});
