@@ -1,54 +1,13 @@
 // The soak's Lambda containers: Lambda runs one invocation per container and starts another when
 // all are busy; so each invocation takes an idle container or starts one.
-import { Logger } from "@aws-lambda-powertools/logger";
-import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 import { type ProcessContainer, startProcessContainer } from "../container/process-container.ts";
 
 export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-export interface Containers {
+export interface ProcessContainers {
   readonly handler: Handler;
   close(): Promise<void>;
-}
-
-/**
- * Containers in this process. Unlike real containers, they share this process's per-host CUPI
- * limiter and circuit breaker (module state in lib/cupi): together they keep CUPI_MAX_IN_FLIGHT
- * requests in flight, where N real containers could keep CUPI_MAX_IN_FLIGHT × N.
- */
-export function inProcessContainers(
-  environment: Readonly<Record<string, string>>,
-  logLevel: LogLevel,
-): Containers {
-  const all: ReturnType<typeof createResetHandlerFromEnvironment>[] = [];
-  const idle: Handler[] = [];
-  const handler: Handler = async (event, context) => {
-    let container = idle.pop();
-    if (container === undefined) {
-      const created = createResetHandlerFromEnvironment(
-        environment,
-        new Logger({ serviceName: "cupi-reset", logLevel }),
-      );
-      all.push(created);
-      container = created;
-    }
-    try {
-      return await container(event, context);
-    } finally {
-      idle.push(container);
-    }
-  };
-  return {
-    handler,
-    close: async () => {
-      await Promise.all(all.map((container) => container.close()));
-    },
-  };
-}
-
-export interface ProcessContainers extends Containers {
   /**
    * Kills, with SIGKILL, a container running an invocation that holds a message `holds` accepts;
    * false when none does.
@@ -59,7 +18,8 @@ export interface ProcessContainers extends Containers {
 }
 
 /**
- * Containers as child processes, each with its own CUPI limiter and circuit breaker as on AWS,
+ * Containers as child processes, each with its own CUPI limiter and circuit breaker as on AWS
+ * (containers sharing this process's would keep CUPI_MAX_IN_FLIGHT requests in flight in all),
  * running `handlerModule` (the packaged bundle) or the sources. A killed container's invocation
  * rejects, as Lambda's does: the poller leaves its batch for the visibility timeout.
  */

@@ -1,9 +1,10 @@
 // `npm run soak`: runSoak with the issue's events, its tallies printed; exits 1 when an invariant
 // fails. Modes: random CUC faults (default, 5,000 events); --outage: CUC down for a simulated
 // 4 hours (4 minutes: the soak's time constants are a sixtieth of AWS's) with 1,000 events
-// queued; --crash: containers running the packaged bundle, killed in 5% of invocations (2,000
-// events). Options: --events N, --seed N, --fault-rate 0..1, --outage-minutes N, --crash-rate
-// 0..1, --sources (containers run the sources, not the bundle), --logs (the function's logs).
+// queued; --crash: containers killed in 5% of invocations (2,000 events). Containers are child
+// processes running the packaged bundle, as on AWS. Options: --events N, --seed N, --fault-rate
+// 0..1, --outage-minutes N, --crash-rate 0..1, --sources (containers run the sources, not the
+// bundle), --logs (the function's logs).
 import { parseArgs } from "node:util";
 import { runSoak, type SoakReport } from "./soak.ts";
 
@@ -116,7 +117,7 @@ const report = await runSoak({
     ? { outageMs: numberOption("outage-minutes", values["outage-minutes"]) * 60_000 }
     : {}),
   ...(values.crash ? { crashRate: numberOption("crash-rate", values["crash-rate"]) } : {}),
-  packaged: (values.outage || values.crash) && !values.sources,
+  packaged: !values.sources,
   logLevel: values.logs ? "INFO" : "SILENT",
 });
 print(report);

@@ -20,12 +20,7 @@ import { seededRandom } from "../cupi-simulator/faults.ts";
 import type { FaultKind, SimulatorStats } from "../cupi-simulator/index.ts";
 import { type LocalStack, startLocalStack, useEnvironment } from "../local-stack.ts";
 import { createEventSourcePoller } from "../sqs/event-source-poller.ts";
-import {
-  type Containers,
-  inProcessContainers,
-  type ProcessContainers,
-  processContainers,
-} from "./containers.ts";
+import { type ProcessContainers, processContainers } from "./containers.ts";
 import { CrashPlan, type CrashReport } from "./crash.ts";
 import { type EventKind, type PlannedEvent, planSoak, type SoakPlan } from "./plan.ts";
 
@@ -45,9 +40,9 @@ export interface SoakOptions {
    * after; the events are all valid ("plain" mix) and none may be dead-lettered.
    */
   readonly outageMs?: number;
-  /** Containers are child processes killed with SIGKILL in this share of invocations. */
+  /** Containers are killed with SIGKILL in this share of invocations. */
   readonly crashRate?: number;
-  /** Containers are child processes running `npm run package`'s bundle (slower to start). */
+  /** Containers run `npm run package`'s bundle, as Lambda does, rather than the sources. */
   readonly packaged?: boolean;
 }
 
@@ -220,29 +215,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const restoreEnvironment = useEnvironment(stack.environment);
   const work = await mkdtemp(join(tmpdir(), "cupi-reset-soak-"));
   const audits = new AuditLog();
-  let containers: Containers | undefined;
+  let containers: ProcessContainers | undefined;
   try {
-    containers =
-      options.crashRate === undefined && !outage && options.packaged !== true
-        ? inProcessContainers(stack.environment, options.logLevel ?? "SILENT")
-        : processContainers({
-            environment: {
-              PATH: process.env.PATH,
-              ...stack.environment,
-              // With crashes, INFO at least: the audit records are read from the logs.
-              POWERTOOLS_LOG_LEVEL:
-                crash === undefined || options.logLevel === "DEBUG"
-                  ? (options.logLevel ?? "SILENT")
-                  : "INFO",
-            },
-            ...(options.packaged === true
-              ? { handlerModule: await packagedResetHandler(work) }
-              : {}),
-            onLogs: (chunk: string) => {
-              audits.add(chunk);
-              if ((options.logLevel ?? "SILENT") !== "SILENT") process.stdout.write(chunk);
-            },
-          });
+    containers = processContainers({
+      environment: {
+        PATH: process.env.PATH,
+        ...stack.environment,
+        // With crashes, INFO at least: the audit records are read from the logs.
+        POWERTOOLS_LOG_LEVEL:
+          crash === undefined || options.logLevel === "DEBUG"
+            ? (options.logLevel ?? "SILENT")
+            : "INFO",
+      },
+      ...(options.packaged === true ? { handlerModule: await packagedResetHandler(work) } : {}),
+      onLogs: (chunk: string) => {
+        audits.add(chunk);
+        if ((options.logLevel ?? "SILENT") !== "SILENT") process.stdout.write(chunk);
+      },
+    });
     const run = await drive(stack, plan, options, containers, crash);
     const letters = await listDeadLetters(stack.sqs, stack.queues.dlqUrl, plan.deliveries.length);
     return tally({
@@ -256,7 +246,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         : {
             crash: {
               ...crash.report,
-              containersStarted: (containers as ProcessContainers).started,
+              containersStarted: containers.started,
             },
             audits,
           }),
@@ -306,7 +296,7 @@ async function drive(
   stack: LocalStack,
   plan: SoakPlan,
   options: SoakOptions,
-  containers: Containers,
+  containers: ProcessContainers,
   crash: CrashPlan | undefined,
 ): Promise<Run> {
   const handled = new Set<string>();
