@@ -26,6 +26,48 @@ function fail(breaker: CircuitBreaker, times: number): void {
 }
 
 describe("CircuitBreaker", () => {
+  it("may admit before a deadline when closed, half-open, or open with a cool-down ending by then", () => {
+    const { breaker, clock } = breakerWithClock({ failureThreshold: 1, coolDownMs: 1_000 });
+    expect(breaker.mayAdmitBefore(START + 1)).toBe(true);
+    expect(breaker.mayAdmitBefore(START)).toBe(false);
+    fail(breaker, 1);
+    expect(breaker.mayAdmitBefore(START + 999)).toBe(false);
+    expect(breaker.mayAdmitBefore(START + 1_000)).toBe(true);
+    clock.now = START + 1_000;
+    const trial = admitted(breaker);
+    // Half-open with its trial in flight: the trial's verdict may come before the deadline.
+    expect(breaker.mayAdmitBefore(START + 1_001)).toBe(true);
+    trial.failed();
+    expect(breaker.mayAdmitBefore(START + 1_999)).toBe(false);
+  });
+
+  it("wakes the calls waiting for a trial as soon as it ends, without waiting for their deadline", async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 20 });
+    admitted(breaker).failed();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const trial = admitted(breaker);
+    const started = Date.now();
+    const waiting = breaker.untilAdmissible(Date.now() + 5_000);
+    setTimeout(() => trial.succeeded(), 20);
+    await waiting;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("does not wait for a cool-down that ends after the deadline, nor past an abort", async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 60_000 });
+    admitted(breaker).failed();
+    const started = Date.now();
+    await breaker.untilAdmissible(Date.now() + 5_000);
+    expect(Date.now() - started).toBeLessThan(100);
+    const shorter = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 5_000 });
+    admitted(shorter).failed();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 20);
+    await shorter.untilAdmissible(Date.now() + 10_000, controller.signal);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it("defaults to 5 consecutive failures and a 30 s cool-down", () => {
     expect(DEFAULT_CIRCUIT_BREAKER).toEqual({ failureThreshold: 5, coolDownMs: 30_000 });
     const { breaker, clock } = breakerWithClock();
