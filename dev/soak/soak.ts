@@ -150,10 +150,11 @@ const SOAK_ENVIRONMENT = {
   RECORD_CONCURRENCY: String(CUPI_MAX_IN_FLIGHT),
   // The retry backoff at a sixtieth (30 s → 1 s, SQS's least; 15 min → 15 s), with the shipped
   // 60 receives: at least 7.5 minutes of retries, where AWS has at least 6.9 hours. The circuit
-  // breaker's cool-down likewise (30 s → 0.5 s).
+  // breaker's cool-down longer than a record's budget, as on AWS (30 s and 20 s): a record that
+  // meets an open circuit fails at once rather than wait out cool-downs and trials.
   RETRY_BASE_DELAY_SECONDS: "1",
   RETRY_MAX_DELAY_SECONDS: "15",
-  CIRCUIT_BREAKER_COOLDOWN_MS: "500",
+  CIRCUIT_BREAKER_COOLDOWN_MS: "2000",
 };
 const POLL_INTERVAL_MS = 200;
 /** Visible plus in flight. */
