@@ -599,8 +599,8 @@ describe("CupiClient configuration and unusual answers", () => {
 
 describe("CupiClient's circuit breaker (one per host per process)", () => {
   const hosts: CupiSimulator[] = [];
-  /** A call deadline before any of these tests' cool-downs end. */
-  const soon = () => ({ deadline: Date.now() + 100 });
+  /** A call deadline before any of these tests' cool-downs end (1 s), with room for a loaded machine. */
+  const soon = () => ({ deadline: Date.now() + 500 });
   const UNTIL = /circuit breaker open for https:\/\/localhost:\d+ until \d{4}-\d\d-\d\dT[\d:.]+Z/;
 
   afterAll(async () => {
@@ -662,13 +662,13 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
 
   it("lets a single trial through after the cool-down; calls made meanwhile wait for its verdict", async () => {
     const { host, cupi } = await freshHost({
-      circuitBreaker: { failureThreshold: 2, coolDownMs: 200 },
+      circuitBreaker: { failureThreshold: 2, coolDownMs: 1_000 },
     });
     host.injectFaults("503", "503");
     // Its deadline comes before the cool-down ends: the call does not wait for it.
     expect(await failure(cupi.getUser(JSMITH, soon()))).toMatchObject({ kind: "unavailable" });
     expect(host.stats.requests).toBe(2);
-    await sleep(250);
+    await sleep(1_050);
 
     // The trial is slow: the calls made meanwhile meet the half-open circuit and wait, unsent,
     // rather than fail at once (each such failure would cost a record one of its retries).
@@ -690,11 +690,11 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
 
   it("re-opens for another cool-down when the trial fails; a call waits it out only if its deadline allows", async () => {
     const { host, cupi } = await freshHost({
-      circuitBreaker: { failureThreshold: 1, coolDownMs: 300 },
+      circuitBreaker: { failureThreshold: 1, coolDownMs: 1_000 },
     });
     host.injectFaults("503");
     await failure(cupi.version(soon()));
-    await sleep(350);
+    await sleep(1_050);
     host.injectFaults("500-html");
     const trial = await failure(cupi.version(soon()));
     expect(trial).toMatchObject({ kind: "unavailable", attempts: 1 });
@@ -709,7 +709,7 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
     expect(host.stats.requests).toBe(2);
     // A deadline past it: the call waits for the cool-down and is the next trial.
     await expect(cupi.version({ deadline: Date.now() + 2_000 })).resolves.toBeTruthy();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(host.stats.requests).toBe(3);
     expect(cupi.circuitBreaker?.state).toBe("closed");
   });
