@@ -2,6 +2,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import type { RecordOutcome } from "./record-outcome.ts";
+import { receiveCountOf } from "./settle-record.ts";
 
 export function logRecord(
   logger: Logger,
@@ -12,7 +13,7 @@ export function logRecord(
   const event = outcome.event;
   const fields = {
     messageId: record.messageId,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+    receiveCount: receiveCountOf(record),
     eventId: event?.eventId ?? (outcome.status === "dead-lettered" ? outcome.eventId : undefined),
     ticketId: event?.ticketId,
     source: event?.source,

@@ -118,6 +118,7 @@ async function deadLetter(
   }
 }
 
-function receiveCountOf(record: SQSRecord): number {
+/** The record's ApproximateReceiveCount: 1 on its first receive. */
+export function receiveCountOf(record: SQSRecord): number {
   return Number(record.attributes.ApproximateReceiveCount) || 1;
 }
