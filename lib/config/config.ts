@@ -83,6 +83,11 @@ export interface ServiceConfig {
    * 15 minutes; the maximum at most SQS's 12 hours).
    */
   readonly retryBackoff: RetryBackoff;
+  /**
+   * OUTCOME_EVENT_BUS: the EventBridge bus (a name or an ARN) each settled record's outcome is
+   * published to. Unset: no outcome events.
+   */
+  readonly outcomeEventBus: string | undefined;
 }
 
 export class ConfigurationError extends Error {
@@ -110,6 +115,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
         : { name: "default", baseUrl: requireUrl("CUPI_BASE_URL", baseUrl), secretId },
     clusters,
     dlqUrl,
+    outcomeEventBus: eventBus(env.OUTCOME_EVENT_BUS),
     allowedActions: parseActions(env.ALLOWED_ACTIONS),
     authorizationPolicyPath: nonEmpty(env.AUTHORIZATION_POLICY_PATH),
     resetSecretPrefix: nonEmpty(env.RESET_SECRET_PREFIX),
@@ -268,4 +274,18 @@ function adaptiveLimit(
       30_000,
     ),
   };
+}
+
+// EventBridge's own rules for EventBusName: a bus name, or a bus ARN.
+const EVENT_BUS =
+  /^(?:[A-Za-z0-9._/-]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._/-]{1,256})$/;
+
+function eventBus(value: string | undefined): string | undefined {
+  const bus = nonEmpty(value);
+  if (bus !== undefined && !EVENT_BUS.test(bus)) {
+    throw new ConfigurationError(
+      "OUTCOME_EVENT_BUS must be an EventBridge bus name (A-Z a-z 0-9 . _ / -) or a bus ARN",
+    );
+  }
+  return bus;
 }

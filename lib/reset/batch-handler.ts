@@ -22,7 +22,7 @@ import { type SettlingDependencies, settleRecord } from "./settle-record.ts";
 import { logThrottling } from "./throttle-report.ts";
 
 export interface ResetHandlerDependencies
-  extends Pick<SettlingDependencies, "deadLetters" | "sourceQueues"> {
+  extends Pick<SettlingDependencies, "deadLetters" | "sourceQueues" | "outcomes"> {
   readonly config: ServiceConfig;
   readonly processor: ResetProcessor;
   readonly logger: Logger;

@@ -37,6 +37,7 @@ export class ResetProcessor {
         objectId: user.objectId,
         alias: user.alias,
         appliedAt: new Date().toISOString(),
+        fieldsChanged: effects.changed,
         duplicate: false,
       };
       // Before the event is remembered as applied: a container killed in between leaves it to be
@@ -57,7 +58,11 @@ export class ResetProcessor {
       payloadValidationJmesPath: "@",
       throwOnNoIdempotencyKey: true,
       expiresAfterSeconds: dependencies.config.idempotencyExpirySeconds,
-      responseHook: (response) => ({ ...(response as unknown as AppliedReset), duplicate: true }),
+      // The stored AppliedReset, marked as found rather than made by this delivery.
+      responseHook: (response) => ({
+        ...(response as Record<string, typeof response>),
+        duplicate: true,
+      }),
     });
     this.#apply = makeIdempotent(apply, {
       persistenceStore: idempotency.persistenceStore,

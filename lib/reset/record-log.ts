@@ -1,8 +1,8 @@
 // The log line of each settled record, and its audit record when it changed or refused something.
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
+import { receiveCountOf } from "../redelivery/receive-count.ts";
 import type { RecordOutcome } from "./record-outcome.ts";
-import { receiveCountOf } from "./settle-record.ts";
 
 export function logRecord(
   logger: Logger,

@@ -1,21 +1,22 @@
 // What became of a record, and what an attempt changed: the vocabulary of the reset pipeline.
-import type { CredentialKind } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import type { ErrorCode } from "../outcome/failures.ts";
+import type { FieldsChanged } from "../outcome/outcome-event.ts";
+
+export type { FieldsChanged };
 
 /** What is remembered of an applied event; a duplicate delivery gets it back unchanged. */
 export interface AppliedReset {
   readonly objectId: string;
   readonly alias: string;
   readonly appliedAt: string;
+  /**
+   * What the event changed, kept so a duplicate delivery can report it again. Absent in records
+   * written before it was kept.
+   */
+  readonly fieldsChanged?: readonly FieldsChanged[];
   /** True when this delivery was a duplicate of an event already applied. */
   readonly duplicate: boolean;
-}
-
-/** The CUPI field names one PUT changed on one credential; never their values. */
-export interface FieldsChanged {
-  readonly credential: CredentialKind;
-  readonly fields: readonly string[];
 }
 
 /**

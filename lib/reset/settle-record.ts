@@ -1,8 +1,11 @@
 // What becomes of a record once its work has ended: the one place each record's fate is sealed.
 import type { SQSRecord } from "aws-lambda";
 import type { DeadLetterQueue } from "../deadletter/dead-letter-queue.ts";
+import type { OutcomePublisher } from "../eventbridge/outcome-publisher.ts";
 import { type RetryBackoff, retryDelaySeconds } from "../redelivery/backoff.ts";
+import { receiveCountOf } from "../redelivery/receive-count.ts";
 import type { SourceQueues } from "../redelivery/source-queue.ts";
+import { outcomeEventOf, type SettledOutcome } from "./outcome-detail.ts";
 import type { RecordOutcome } from "./record-outcome.ts";
 
 export interface SettlingDependencies {
@@ -11,20 +14,23 @@ export interface SettlingDependencies {
   readonly deadLetters: Pick<DeadLetterQueue, "send">;
   /** Where a record that failed transiently is hidden until its retry is due. */
   readonly sourceQueues: Pick<SourceQueues, "maxReceiveCount" | "hide">;
+  /** Where producers learn each settled outcome; none when OUTCOME_EVENT_BUS is unset. */
+  readonly outcomes?: Pick<OutcomePublisher, "publish"> | undefined;
 }
 
 type Retry = Extract<RecordOutcome, { status: "retry" }>;
 type DeadLettered = Extract<RecordOutcome, { status: "dead-lettered" }>;
 
-/** The least time left before the settling deadline that a DLQ send is started with. */
-const MIN_DEAD_LETTER_TIME_MS = 1_000;
+/** The least time left before the settling deadline that a DLQ send or a publish starts with. */
+const MIN_SETTLING_CALL_TIME_MS = 1_000;
 
 /**
- * Settles a record's outcome before `settleDeadline` (epoch ms): an applied record is done; a
- * permanent failure is dead-lettered with its reason; a transient one is hidden until its retry
- * is due, or dead-lettered as RETRIES_EXHAUSTED on the last receive its queue's redrive policy
- * allows. Returns what really became of it: a record that could not be dead-lettered or hidden
- * is a retry, so SQS redelivers it and nothing is dropped. The caller bounds its AWS calls.
+ * Settles a record's outcome before `settleDeadline` (epoch ms): an applied record is announced;
+ * a permanent failure is announced, then dead-lettered with its reason; a transient one is hidden
+ * until its retry is due, or dead-lettered as RETRIES_EXHAUSTED on the last receive its queue's
+ * redrive policy allows. Returns what really became of it: a record whose outcome could not be
+ * announced, or that could not be dead-lettered or hidden, is a retry, so SQS redelivers it and
+ * nothing is dropped. The caller bounds its AWS calls.
  */
 export async function settleRecord(
   record: SQSRecord,
@@ -34,7 +40,7 @@ export async function settleRecord(
 ): Promise<RecordOutcome> {
   switch (outcome.status) {
     case "applied":
-      return outcome;
+      return announceApplied(record, outcome, settleDeadline, dependencies);
     case "dead-lettered":
       return deadLetter(record, outcome, settleDeadline, dependencies);
     case "retry":
@@ -82,12 +88,61 @@ async function retryLater(
   }
 }
 
-/** Writes a record to the DLQ; if that cannot be done, it is retried instead. */
+/**
+ * An applied record is done once its producer can learn so. If its outcome cannot be published,
+ * it is retried like a transient failure: the redelivery finds the event applied (idempotency)
+ * and publishes the stored outcome again, marked duplicate.
+ */
+async function announceApplied(
+  record: SQSRecord,
+  outcome: Extract<RecordOutcome, { status: "applied" }>,
+  settleDeadline: number,
+  dependencies: SettlingDependencies,
+): Promise<RecordOutcome> {
+  const unannounced = await announce(record, outcome, settleDeadline, dependencies);
+  if (unannounced === undefined) return outcome;
+  return retryLater(
+    record,
+    {
+      status: "retry",
+      reason: `applied; ${unannounced}`,
+      event: outcome.event,
+      ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
+    },
+    settleDeadline,
+    dependencies,
+  );
+}
+
+/** Publishes a settled outcome; returns why it could not be, or undefined once it was. */
+async function announce(
+  record: SQSRecord,
+  outcome: SettledOutcome,
+  settleDeadline: number,
+  { outcomes }: SettlingDependencies,
+): Promise<string | undefined> {
+  if (outcomes === undefined) return undefined;
+  if (settleDeadline - Date.now() < MIN_SETTLING_CALL_TIME_MS) {
+    return "no time left to publish its outcome";
+  }
+  try {
+    await outcomes.publish(outcomeEventOf(record, outcome, new Date()));
+    return undefined;
+  } catch (error) {
+    return `publishing its outcome failed (${error instanceof Error ? error.name : "unknown"})`;
+  }
+}
+
+/**
+ * Announces a record's failure, then writes it to the DLQ; if either cannot be done, it is
+ * retried instead. Announcing first: a DLQ send that fails after it costs a second announcement
+ * (consumers deduplicate), never a second DLQ copy nor a failure nobody heard of.
+ */
 async function deadLetter(
   record: SQSRecord,
   outcome: DeadLettered,
   settleDeadline: number,
-  { deadLetters }: SettlingDependencies,
+  dependencies: SettlingDependencies,
 ): Promise<RecordOutcome> {
   const retry = (reason: string): RecordOutcome => ({
     status: "retry",
@@ -95,9 +150,12 @@ async function deadLetter(
     event: outcome.event,
     ...(outcome.effects === undefined ? {} : { effects: outcome.effects }),
   });
-  if (settleDeadline - Date.now() < MIN_DEAD_LETTER_TIME_MS) {
+  if (settleDeadline - Date.now() < MIN_SETTLING_CALL_TIME_MS) {
     return retry(`no time left to dead-letter ${outcome.code}`);
   }
+  const unannounced = await announce(record, outcome, settleDeadline, dependencies);
+  if (unannounced !== undefined) return retry(`${outcome.code}; ${unannounced}`);
+  const { deadLetters } = dependencies;
   try {
     await deadLetters.send({
       body: record.body,
@@ -116,9 +174,4 @@ async function deadLetter(
       `DLQ send failed (${error instanceof Error ? error.name : "unknown"}) for ${outcome.code}`,
     );
   }
-}
-
-/** The record's ApproximateReceiveCount: 1 on its first receive. */
-export function receiveCountOf(record: SQSRecord): number {
-  return Number(record.attributes.ApproximateReceiveCount) || 1;
 }

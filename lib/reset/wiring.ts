@@ -1,13 +1,14 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { EventBridgeClientConfig } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import { loadAuthorizationPolicy } from "../authorization/policy.ts";
 import { AbortScopedHttpHandler } from "../aws/abort-scope.ts";
+import { lazily } from "../aws/lazily.ts";
 import { loadConfig } from "../config/config.ts";
 import type { DeadLetter } from "../deadletter/dead-letter-queue.ts";
 import { createLogger } from "../logging/logger.ts";
-import type { SettlingQueues } from "../redelivery/settling-queues.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { AttemptLog } from "./attempts.ts";
 import { createResetHandler, type ResetHandlerDependencies } from "./batch-handler.ts";
@@ -68,6 +69,7 @@ export function createResetHandlerFromEnvironment(
     config,
     processor,
     ...lazySettlingQueues(config.dlqUrl, awsClientOptions()),
+    outcomes: lazyOutcomePublisher(config.outcomeEventBus, awsClientOptions()),
     logger,
   });
   return Object.assign(handler, { close: () => connections.close() });
@@ -92,16 +94,9 @@ function lazySettlingQueues(
   dlqUrl: string,
   clientOptions: SQSClientConfig,
 ): Pick<ResetHandlerDependencies, "deadLetters" | "sourceQueues"> {
-  let loading: Promise<SettlingQueues> | undefined;
-  const queues = (): Promise<SettlingQueues> => {
-    loading ??= import("../redelivery/settling-queues.ts")
-      .then(({ connectSettlingQueues }) => connectSettlingQueues(dlqUrl, clientOptions))
-      .catch((error: unknown) => {
-        loading = undefined;
-        throw error;
-      });
-    return loading;
-  };
+  const queues = lazily(async () =>
+    (await import("../redelivery/settling-queues.ts")).connectSettlingQueues(dlqUrl, clientOptions),
+  );
   return {
     deadLetters: {
       send: async (letter: DeadLetter) => (await queues()).deadLetters.send(letter),
@@ -111,4 +106,19 @@ function lazySettlingQueues(
       hide: async (message, seconds) => (await queues()).sourceQueues.hide(message, seconds),
     },
   };
+}
+
+/** The EventBridge client is loaded with the first outcome, and not at all without a bus. */
+function lazyOutcomePublisher(
+  eventBus: string | undefined,
+  clientOptions: EventBridgeClientConfig,
+): ResetHandlerDependencies["outcomes"] {
+  if (eventBus === undefined) return undefined;
+  const publisher = lazily(async () =>
+    (await import("../eventbridge/outcome-publisher.ts")).connectOutcomePublisher(
+      eventBus,
+      clientOptions,
+    ),
+  );
+  return { publish: async (outcome) => (await publisher()).publish(outcome) };
 }
