@@ -15,7 +15,12 @@ import { SecretValue } from "../secrets/secret-value.ts";
 import type { AttemptLog } from "./attempts.ts";
 import { authorize, refuseProtectedAccount } from "./authorize.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
-import { deliveryDocument, deliveryTarget } from "./delivery.ts";
+import {
+  confirmDelivery,
+  deliveryTarget,
+  notAppliedDocument,
+  pendingDocument,
+} from "./delivery.ts";
 import { sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
 import type { Claim, OrderingGuard } from "./ordering.ts";
 import { type CredentialChange, credentialsOf, needsNewValue, planChanges } from "./plan.ts";
@@ -98,6 +103,7 @@ export async function applyEvent(
       for (const change of changes) {
         effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
       }
+      await confirmDeliveries(secrets, event, changes, new Map());
       return user;
     }
     // The newer event settles this one's unsettled PUT as it takes over: ask again after it.
@@ -109,7 +115,8 @@ export async function applyEvent(
     throw error;
   }
   const deliverTo = deliveryTarget(event);
-  let delivered = false;
+  // Values this delivery wrote to the delivery secret (as pending).
+  const delivered = new Map<CredentialKind, SecretValue>();
   let completed = false;
   const landed = new Set<CredentialKind>();
   try {
@@ -130,8 +137,8 @@ export async function applyEvent(
       // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
       const deliver = async (): Promise<void> => {
         if (deliverTo === undefined || value === undefined) return;
-        await secrets.put(deliverTo, deliveryDocument(event, { [change.kind]: value.reveal() }));
-        delivered = true;
+        await secrets.put(deliverTo, pendingDocument(event, change.kind, value));
+        delivered.set(change.kind, value);
       };
       const put = () =>
         withFreshAccount((cupi) =>
@@ -157,18 +164,36 @@ export async function applyEvent(
       effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
     completed = true;
+    await confirmDeliveries(secrets, event, changes, delivered);
   } catch (error) {
-    if (delivered && [...newValues.keys()].some((kind) => !landed.has(kind))) {
+    if (delivered.size > 0 && [...newValues.keys()].some((kind) => !landed.has(kind))) {
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
-      await secrets
-        .put(deliverTo as string, deliveryDocument(event, { status: "not-applied" }))
-        .catch(() => undefined);
+      await secrets.put(deliverTo as string, notAppliedDocument(event)).catch(() => undefined);
     }
     throw error;
   } finally {
     await claim?.release(completed);
   }
   return user;
+}
+
+/**
+ * Once CUC took every change, a delivered value is marked applied: this delivery's own, or the
+ * one an earlier delivery wrote whose PUT landed. Failing here retries the event, and its next
+ * delivery confirms what it finds pending.
+ */
+async function confirmDeliveries(
+  secrets: SecretStore,
+  event: ResetEvent,
+  changes: readonly CredentialChange[],
+  delivered: ReadonlyMap<CredentialKind, SecretValue>,
+): Promise<void> {
+  const deliverTo = deliveryTarget(event);
+  if (deliverTo === undefined) return;
+  for (const change of changes) {
+    if (change.update.Credentials === undefined) continue;
+    await confirmDelivery(secrets, deliverTo, event, change.kind, delivered.get(change.kind));
+  }
 }
 
 /**

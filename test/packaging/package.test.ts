@@ -208,6 +208,7 @@ describe("the packaged Lambda artifact", () => {
       [
         { "Fn::Sub": `${arnPrefix}cupi-reset/service-account-??????` },
         { "Fn::Sub": `${arnPrefix}cupi-reset/resets/*` },
+        { "Fn::Sub": `${arnPrefix}cupi-reset/delivery/*` },
       ],
     ]);
     expect(grants("dynamodb:UpdateItem")).toBe('[{"Fn::GetAtt":["StateTable","Arn"]}]');

@@ -10,7 +10,7 @@ import { packageProject } from "../../dev/container/packaged.ts";
  * or policy fails this test until it is added on purpose.
  */
 
-const GUARDED_SERVICES = ["secretsmanager", "sqs", "dynamodb", "kms"] as const;
+const GUARDED_SERVICES = ["secretsmanager", "sqs", "dynamodb", "kms", "events"] as const;
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -19,6 +19,7 @@ interface Resource {
 }
 interface Template {
   Resources: Record<string, Resource>;
+  Conditions?: Record<string, unknown>;
 }
 interface Statement {
   Effect: string;
@@ -34,9 +35,14 @@ interface Grant {
   resource: string;
 }
 
+const HR_BUS = "arn:aws:events:eu-west-1:210987654321:event-bus/hr-outcomes";
 const variants = [
-  { name: "standard queues", params: [] as string[] },
-  { name: "FIFO queues", params: ["--param=fifo=true"] },
+  { name: "standard queues", params: [] as string[], outcomeEventBus: "default" },
+  {
+    name: "FIFO queues, outcomes on another account's bus",
+    params: ["--param=fifo=true", `--param=outcomeEventBus=${HR_BUS}`],
+    outcomeEventBus: HR_BUS,
+  },
 ];
 const templates = new Map<string, Template>();
 let workDir: string;
@@ -102,6 +108,40 @@ const PSEUDO: Record<string, string> = {
   "AWS::AccountId": "123456789012",
 };
 
+/**
+ * A template condition built of Fn::Equals, Fn::Not, Fn::Select and Fn::Split over literal
+ * strings (packaged parameters), else undefined.
+ */
+function conditionValue(template: Template, name: unknown): boolean | undefined {
+  const evaluate = (value: unknown): unknown => {
+    if (typeof value === "string" || typeof value === "number") return value;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+    const [[intrinsic, argument]] = Object.entries(value) as [[string, unknown]];
+    const args = Array.isArray(argument) ? argument.map(evaluate) : [];
+    switch (intrinsic) {
+      case "Fn::Equals":
+        return args.length === 2 && args.every((arg) => arg !== undefined)
+          ? args[0] === args[1]
+          : undefined;
+      case "Fn::Not":
+        return typeof args[0] === "boolean" ? !args[0] : undefined;
+      case "Fn::Split":
+        return typeof args[0] === "string" && typeof args[1] === "string"
+          ? args[1].split(args[0])
+          : undefined;
+      case "Fn::Select": {
+        const list = Array.isArray(argument) ? evaluate(argument[1]) : undefined;
+        return Array.isArray(list) ? list[Number(args[0])] : undefined;
+      }
+      default:
+        return undefined;
+    }
+  };
+  if (typeof name !== "string") return undefined;
+  const value = evaluate(template.Conditions?.[name]);
+  return typeof value === "boolean" ? value : undefined;
+}
+
 /** The text of an ARN the template spells out (plain, Fn::Sub or Fn::Join), else undefined. */
 function arnText(resource: string): string | undefined {
   const text = (value: unknown): string | undefined => {
@@ -132,6 +172,16 @@ function arnText(resource: string): string | undefined {
 function isWildcardGrant({ action, resource }: Grant, template: Template): boolean {
   if (action.includes("*") || action.includes("?")) return true;
   const parsed = JSON.parse(resource) as Record<string, unknown>;
+  // A choice between resources: the branch the template's condition picks, or both if unknown.
+  const choice = parsed?.["Fn::If"];
+  if (Array.isArray(choice) && choice.length === 3) {
+    const [condition, whenTrue, whenFalse] = choice as [unknown, unknown, unknown];
+    const picked = conditionValue(template, condition);
+    const branches = picked === undefined ? [whenTrue, whenFalse] : [picked ? whenTrue : whenFalse];
+    return branches.some((branch) =>
+      isWildcardGrant({ action, resource: JSON.stringify(branch) }, template),
+    );
+  }
   const reference = parsed?.["Fn::GetAtt"] ?? parsed?.Ref;
   if (reference !== undefined) {
     const target = [reference].flat()[0];
@@ -163,6 +213,11 @@ describe("the wildcard check (its own test)", () => {
     ["kms:Decrypt", JSON.stringify({ "Fn::Join": ["", ["arn:aws:kms:", "*", ":1:key/*"]] })],
     ["secretsmanager:GetSecretValue", sub(`${SECRET_ARN}*`)],
     ["secretsmanager:GetSecretValue", JSON.stringify({ "Fn::If": ["c", "*", "x"] })],
+    ["events:PutEvents", sub(arn(`events:${REGION}:${ACCOUNT}:event-bus/*`))],
+    [
+      "events:PutEvents",
+      JSON.stringify({ "Fn::If": ["c", "arn:aws:events:eu-west-1:1:event-bus/b", "*"] }),
+    ],
   ])("flags %s on %s", (action, resource) => {
     expect(isWildcardGrant({ action, resource }, template)).toBe(true);
   });
@@ -171,12 +226,22 @@ describe("the wildcard check (its own test)", () => {
     ["secretsmanager:GetSecretValue", sub(`${SECRET_ARN}cupi-reset/resets/*`)],
     ["secretsmanager:GetSecretValue", sub(`${SECRET_ARN}cupi-reset/service-account-??????`)],
     ["dynamodb:GetItem", sub(arn(`dynamodb:${REGION}:${ACCOUNT}:table/state`))],
+    [
+      "events:PutEvents",
+      JSON.stringify({
+        "Fn::If": [
+          "c",
+          "arn:aws:events:eu-west-1:1:event-bus/b",
+          { "Fn::Sub": `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/default` },
+        ],
+      }),
+    ],
   ])("passes %s on %s", (action, resource) => {
     expect(isWildcardGrant({ action, resource }, template)).toBe(false);
   });
 });
 
-describe.each(variants)("the packaged template ($name)", ({ name }) => {
+describe.each(variants)("the packaged template ($name)", ({ name, outcomeEventBus }) => {
   const template = () => templates.get(name) as Template;
   const resources = () => template().Resources;
   const ofType = (type: string) =>
@@ -244,8 +309,24 @@ describe.each(variants)("the packaged template ($name)", ({ name }) => {
           resource: sub(`${SECRET_ARN}cupi-reset/resets/*`),
         },
         {
+          action: "secretsmanager:GetSecretValue",
+          resource: sub(`${SECRET_ARN}cupi-reset/delivery/*`),
+        },
+        {
           action: "secretsmanager:PutSecretValue",
           resource: sub(`${SECRET_ARN}cupi-reset/delivery/*`),
+        },
+        {
+          action: "events:PutEvents",
+          resource: JSON.stringify({
+            "Fn::If": [
+              "OutcomeEventBusIsArn",
+              outcomeEventBus,
+              {
+                "Fn::Sub": `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/${outcomeEventBus}`,
+              },
+            ],
+          }),
         },
         { action: "sqs:SendMessage", resource: getAtt("ResetDeadLetterQueue") },
         { action: "sqs:ReceiveMessage", resource: getAtt("ResetQueue") },
@@ -283,6 +364,28 @@ describe.each(variants)("the packaged template ($name)", ({ name }) => {
       "ec2:UnassignPrivateIpAddresses",
     ]);
     expect(resources()[role]?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it("publishes outcome events on the configured bus only", () => {
+    const [grant] = grantsOf(roleStatements("ResetRole")).filter(
+      ({ action }) => service(action) === "events",
+    );
+    const [condition, asArn, asName] = (
+      JSON.parse(grant?.resource ?? "{}") as { "Fn::If": [string, unknown, unknown] }
+    )["Fn::If"];
+    const isArn = conditionValue(template(), condition);
+    expect(isArn).toBe(outcomeEventBus.startsWith("arn:"));
+    const bus = arnText(JSON.stringify(isArn ? asArn : asName))?.replaceAll(
+      /\$\{AWS::(\w+)\}/g,
+      (_, name: string) => PSEUDO[`AWS::${name}`] ?? "?",
+    );
+    expect(bus).toBe(
+      isArn ? outcomeEventBus : `arn:aws:events:eu-west-1:123456789012:event-bus/default`,
+    );
+    const environment = resources().ResetLambdaFunction?.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(environment.Variables.OUTCOME_EVENT_BUS).toBe(outcomeEventBus);
   });
 
   // The worker must not write into the replay function's audit trail, nor into any log group.
