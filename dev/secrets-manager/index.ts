@@ -1,20 +1,14 @@
-import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { listen } from "../listen.ts";
-import { SecretStore, ServiceError } from "./store.ts";
+// Secrets Manager stand-in: the real SDK's JSON 1.1 protocol over HTTP, state in SecretStore.
+import { JsonService, type ReceivedRequest } from "../aws-json/server.ts";
+import { accessKeyIdOf, type JsonObject, ServiceError } from "../aws-json/wire.ts";
+import { SecretStore } from "./store.ts";
 import {
-  accessKeyIdOf,
   clientRequestTokenOf,
-  errorBody,
-  errorStatus,
   integerIn,
-  JSON_1_1,
-  type JsonObject,
   nameFiltersOf,
   newVersionOf,
   optionalBoolean,
   optionalString,
-  parseRequestBody,
   payloadOf,
   requiredString,
   TARGET_PREFIX,
@@ -59,7 +53,6 @@ export interface SecretsManagerStandIn {
   resetRequests(): void;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_RECOVERY_WINDOW_DAYS = 30;
 
 type Handler = (store: SecretStore, input: JsonObject) => JsonObject;
@@ -121,42 +114,34 @@ const OPERATIONS: Record<string, Handler> = {
 
 export const OPERATION_NAMES: readonly string[] = Object.keys(OPERATIONS);
 
-/** Own keys only: "constructor" or "toString" must not reach Object.prototype. */
-function handlerOf(operation: string): Handler | undefined {
-  return Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
-}
-
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 class StandInServer implements SecretsManagerStandIn {
   readonly #store: SecretStore;
-  readonly #server: Server;
-  /** Operation → error types still to answer with, in order. */
-  readonly #failures = new Map<string, string[]>();
+  readonly #service: JsonService;
   #requests: RecordedRequest[] = [];
-  #url = "";
-  #closed: Promise<void> | undefined;
 
   constructor(region: string) {
     this.#store = new SecretStore(region);
-    this.#server = createServer(this.#onRequest);
+    const store = this.#store;
+    this.#service = new JsonService({
+      name: "Secrets Manager",
+      targetPrefix: TARGET_PREFIX,
+      operations: Object.fromEntries(
+        Object.entries(OPERATIONS).map(([name, handler]) => [
+          name,
+          (input: JsonObject) => handler(store, input),
+        ]),
+      ),
+      internalErrorType: "InternalServiceError",
+      onRequest: (request) => this.#record(request),
+    });
   }
 
-  async listen(host: string, port: number): Promise<void> {
-    this.#url = `http://${await listen(this.#server, host, port)}`;
+  listen(host: string, port: number): Promise<void> {
+    return this.#service.listen(host, port);
   }
 
   get url(): string {
-    return this.#url;
+    return this.#service.url;
   }
 
   get requests(): RecordedRequest[] {
@@ -164,12 +149,7 @@ class StandInServer implements SecretsManagerStandIn {
   }
 
   close(): Promise<void> {
-    this.#closed ??= new Promise<void>((resolve, reject) => {
-      this.#server.close((error) => (error === undefined ? resolve() : reject(error)));
-      // The SDK keeps its sockets alive; they would otherwise hold close() open.
-      this.#server.closeAllConnections();
-    });
-    return this.#closed;
+    return this.#service.close();
   }
 
   putSecret(name: string, value: string): string {
@@ -185,69 +165,15 @@ class StandInServer implements SecretsManagerStandIn {
   }
 
   failNext(operation: string, errorType: string, count = 1): void {
-    // A misspelt operation would otherwise wait forever for a call that never comes.
-    if (handlerOf(operation) === undefined) {
-      throw new RangeError(`unknown operation ${operation}; one of ${OPERATION_NAMES.join(", ")}`);
-    }
-    if (!Number.isInteger(count) || count < 1)
-      throw new RangeError("count must be a positive integer");
-    const queue = this.#failures.get(operation) ?? [];
-    queue.push(...Array.from({ length: count }, () => errorType));
-    this.#failures.set(operation, queue);
+    this.#service.failNext(operation, errorType, count);
   }
 
   resetRequests(): void {
     this.#requests = [];
   }
 
-  readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
-    this.#handle(request, response).catch((error: unknown) => {
-      console.error("secrets-manager stand-in: request failed", error);
-      this.#sendError(response, "InternalServiceError", "The stand-in failed; see its log.");
-    });
-  };
-
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const header = request.headers["x-amz-target"];
-    const target = typeof header === "string" ? header : "";
-    const operation = target.startsWith(TARGET_PREFIX)
-      ? target.slice(TARGET_PREFIX.length)
-      : target;
-    const text = await readBody(request);
-    let input: JsonObject | ServiceError;
-    try {
-      input =
-        text === undefined
-          ? new ServiceError("SerializationException", "The request body is too large.")
-          : parseRequestBody(text);
-    } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      input = error;
-    }
-    this.#record(operation, input, request.headers.authorization);
-
-    try {
-      const handler = target.startsWith(TARGET_PREFIX) ? handlerOf(operation) : undefined;
-      if (handler === undefined) {
-        throw new ServiceError(
-          "UnknownOperationException",
-          `The Secrets Manager stand-in does not know the target ${JSON.stringify(target)}.`,
-        );
-      }
-      const injected = this.#failures.get(operation)?.shift();
-      if (injected !== undefined) {
-        throw new ServiceError(injected, `${injected} injected by the stand-in (failNext).`);
-      }
-      if (input instanceof ServiceError) throw input;
-      this.#send(response, 200, JSON.stringify(handler(this.#store, input)));
-    } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      this.#sendError(response, error.type, error.message);
-    }
-  }
-
   /** Only the operation, the secret's name or ARN and the key id: never a value or a signature. */
-  #record(operation: string, input: JsonObject | ServiceError, authorization?: string): void {
+  #record({ operation, input, authorization }: ReceivedRequest): void {
     const secretId = input instanceof ServiceError ? undefined : (input.SecretId ?? input.Name);
     const accessKeyId = accessKeyIdOf(authorization);
     this.#requests.push({
@@ -255,28 +181,6 @@ class StandInServer implements SecretsManagerStandIn {
       ...(typeof secretId === "string" ? { secretId } : {}),
       ...(accessKeyId === undefined ? {} : { accessKeyId }),
     });
-  }
-
-  #sendError(response: ServerResponse, type: string, message: string): void {
-    this.#send(response, errorStatus(type), errorBody(type, message), {
-      "x-amzn-errortype": type,
-    });
-  }
-
-  #send(
-    response: ServerResponse,
-    status: number,
-    body: string,
-    headers: Record<string, string> = {},
-  ): void {
-    if (response.headersSent || response.destroyed) return;
-    response.writeHead(status, {
-      ...headers,
-      "content-type": JSON_1_1,
-      "content-length": Buffer.byteLength(body),
-      "x-amzn-requestid": randomUUID(),
-    });
-    response.end(body);
   }
 }
 

@@ -3,6 +3,7 @@
 // The seed file maps names to values; a value that is not a string is stored as its JSON.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { portArgument, serveUntilInterrupted } from "../aws-json/cli.ts";
 import { startSecretsManagerStandIn } from "./index.ts";
 
 const { values } = parseArgs({
@@ -14,11 +15,7 @@ const { values } = parseArgs({
   },
 });
 
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  console.error(`--port must be a TCP port number, not ${values.port}`);
-  process.exit(2);
-}
+const port = portArgument(values.port);
 
 async function readSeed(file: string): Promise<Record<string, string>> {
   const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
@@ -44,13 +41,4 @@ const standIn = await startSecretsManagerStandIn({
 const seeded = Object.keys(secrets);
 console.log(`Secrets Manager stand-in listening on ${standIn.url} (region ${values.region})`);
 console.log(seeded.length === 0 ? "no secrets seeded" : `seeded: ${seeded.join(", ")}`);
-console.log("point the AWS SDK at it (any credentials are accepted; signatures are not checked):");
-console.log(`  export AWS_ENDPOINT_URL_SECRETS_MANAGER=${standIn.url}`);
-console.log(
-  `  export AWS_REGION=${values.region} AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local`,
-);
-console.log("Ctrl+C stops");
-
-process.once("SIGINT", () => {
-  void standIn.close();
-});
+serveUntilInterrupted(standIn, "AWS_ENDPOINT_URL_SECRETS_MANAGER", values.region);

@@ -1,4 +1,6 @@
+// Secrets Manager's state: secrets, their versions and labels, and the rules for changing them.
 import { randomInt, randomUUID } from "node:crypto";
+import { ServiceError } from "../aws-json/wire.ts";
 
 export const ACCOUNT_ID = "000000000000";
 export const CURRENT = "AWSCURRENT";
@@ -10,17 +12,6 @@ const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const NOT_FOUND = "Secrets Manager can't find the specified secret.";
 const MARKED_FOR_DELETION =
   "You can't perform this operation on the secret because it was marked for deletion.";
-
-/** An AWS error as the wire carries it: `type` becomes `__type`, e.g. ResourceNotFoundException. */
-export class ServiceError extends Error {
-  readonly type: string;
-
-  constructor(type: string, message: string) {
-    super(message);
-    this.name = type;
-    this.type = type;
-  }
-}
 
 /** Named as on the wire so it spreads into responses; SecretBinary stays base64 throughout. */
 export type SecretPayload = { SecretString: string } | { SecretBinary: string };

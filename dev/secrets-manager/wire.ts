@@ -1,90 +1,15 @@
-import { type NameFilter, type NewVersion, type SecretPayload, ServiceError } from "./store.ts";
+// Secrets Manager's request fields: secret values, version tokens and labels, list filters.
+import { fieldReaders } from "../aws-json/fields.ts";
+import type { JsonObject } from "../aws-json/wire.ts";
+import type { NameFilter, NewVersion, SecretPayload } from "./store.ts";
 
-export const JSON_1_1 = "application/x-amz-json-1.1";
 export const TARGET_PREFIX = "secretsmanager.";
-
-/** The HTTP status of an error type; AWS answers every other error type with 400. */
-const ERROR_STATUS: Record<string, number> = {
-  InternalServiceError: 500,
-  InternalFailure: 500,
-  ServiceUnavailable: 503,
-};
 
 const MAX_SECRET_BYTES = 65_536;
 
-export type JsonObject = Record<string, unknown>;
-
-export function errorStatus(type: string): number {
-  return ERROR_STATUS[type] ?? 400;
-}
-
-/** The SDK takes the error type from `__type` (or the x-amzn-ErrorType header) and `message`. */
-export function errorBody(type: string, message: string): string {
-  return JSON.stringify({ __type: type, message });
-}
-
-/** The key id from a SigV4 `Credential=AKID/date/region/service/aws4_request`; nothing else. */
-export function accessKeyIdOf(authorization: string | undefined): string | undefined {
-  return /Credential=([^/,\s]+)\//.exec(authorization ?? "")?.[1];
-}
-
-function invalid(message: string): ServiceError {
-  return new ServiceError("InvalidParameterException", message);
-}
-
-export function parseRequestBody(text: string): JsonObject {
-  let body: unknown;
-  try {
-    body = text === "" ? {} : JSON.parse(text);
-  } catch {
-    throw new ServiceError("SerializationException", "The request body is not valid JSON.");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ServiceError("SerializationException", "The request body must be a JSON object.");
-  }
-  return body as JsonObject;
-}
-
-export function optionalString(input: JsonObject, key: string): string | undefined {
-  const value = input[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") throw invalid(`${key} must be a string.`);
-  return value;
-}
-
-export function requiredString(input: JsonObject, key: string): string {
-  const value = optionalString(input, key);
-  if (value === undefined || value === "") throw invalid(`You must specify ${key}.`);
-  return value;
-}
-
-export function optionalBoolean(input: JsonObject, key: string): boolean | undefined {
-  const value = input[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "boolean") throw invalid(`${key} must be a boolean.`);
-  return value;
-}
-
-export function integerIn(
-  input: JsonObject,
-  key: string,
-  range: { min: number; max: number; fallback: number },
-): number {
-  const value = input[key] ?? range.fallback;
-  if (!Number.isInteger(value) || (value as number) < range.min || (value as number) > range.max) {
-    throw invalid(`${key} must be an integer from ${range.min} to ${range.max}.`);
-  }
-  return value as number;
-}
-
-function optionalStringList(input: JsonObject, key: string): string[] | undefined {
-  const value = input[key];
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
-    throw invalid(`${key} must be a list of strings.`);
-  }
-  return value;
-}
+const fields = fieldReaders("InvalidParameterException");
+const { invalid, optionalStringList } = fields;
+export const { optionalString, requiredString, optionalBoolean, integerIn } = fields;
 
 /** SecretString or SecretBinary (base64 on the wire), never both. */
 export function payloadOf(input: JsonObject): SecretPayload | undefined {

@@ -25,8 +25,8 @@ import {
   type SecretsManagerStandIn,
   startSecretsManagerStandIn,
 } from "../../dev/secrets-manager/index.ts";
+import { rejectionOf, standInClientConfig, withServiceEndpoint } from "../helpers/aws-stand-ins.ts";
 
-const CREDENTIALS = { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" };
 const SERVICE_ACCOUNT = "cupi-reset/cupi-service-account";
 const ARN_PATTERN = /^arn:aws:secretsmanager:us-east-1:000000000000:secret:(.+)-[A-Za-z0-9]{6}$/;
 /** Unicode beyond the BMP, JSON and XML metacharacters, a newline: all must survive the wire. */
@@ -37,24 +37,9 @@ let standIn: SecretsManagerStandIn;
 const clients: SecretsManagerClient[] = [];
 
 function clientOf(config: Partial<SecretsManagerClientConfig> = {}): SecretsManagerClient {
-  const client = new SecretsManagerClient({
-    region: "us-east-1",
-    endpoint: standIn.url,
-    credentials: CREDENTIALS,
-    ...config,
-  });
+  const client = new SecretsManagerClient({ ...standInClientConfig(standIn.url), ...config });
   clients.push(client);
   return client;
-}
-
-/** The error a call failed with; fails the test if the call succeeded. */
-async function rejectionOf(call: Promise<unknown>): Promise<SecretsManagerServiceException> {
-  try {
-    await call;
-  } catch (error) {
-    return error as SecretsManagerServiceException;
-  }
-  throw new Error("expected the call to fail");
 }
 
 function secondsAgo(date: Date | undefined): number {
@@ -75,19 +60,8 @@ afterEach(async () => {
 
 describe("Secrets Manager stand-in, driven by the real SDK client", () => {
   it("is found through AWS_ENDPOINT_URL_SECRETS_MANAGER, with no endpoint option", async () => {
-    const saved = {
-      specific: process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
-      generic: process.env.AWS_ENDPOINT_URL,
-    };
-    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = standIn.url;
-    // Nothing listens on the discard port: reaching it would mean the generic variable won.
-    process.env.AWS_ENDPOINT_URL = "http://127.0.0.1:9";
-    try {
-      const client = new SecretsManagerClient({
-        region: "us-east-1",
-        credentials: CREDENTIALS,
-        maxAttempts: 1,
-      });
+    await withServiceEndpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER", standIn.url, async () => {
+      const client = new SecretsManagerClient({ ...standInClientConfig(), maxAttempts: 1 });
       clients.push(client);
       const secret = await client.send(new GetSecretValueCommand({ SecretId: SERVICE_ACCOUNT }));
       expect(JSON.parse(secret.SecretString ?? "")).toEqual({
@@ -97,15 +71,7 @@ describe("Secrets Manager stand-in, driven by the real SDK client", () => {
       expect(standIn.requests).toEqual([
         { operation: "GetSecretValue", secretId: SERVICE_ACCOUNT, accessKeyId: "AKIDLOCAL" },
       ]);
-    } finally {
-      for (const [name, value] of [
-        ["AWS_ENDPOINT_URL_SECRETS_MANAGER", saved.specific],
-        ["AWS_ENDPOINT_URL", saved.generic],
-      ] as const) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
+    });
   });
 
   it("round-trips a JSON SecretString with unicode and <&>\"' by name and by ARN", async () => {
