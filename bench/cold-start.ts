@@ -9,8 +9,9 @@
  * alternating, one process per load; the figures are medians.
  *
  * The handler then takes two invocations of one malformed record, which it dead-letters to a local
- * SQS stand-in: the first pays for what the handler loads lazily (the DLQ path), the second does
- * not, so "load + first dead letter" shows what deferring moved rather than removed.
+ * SQS stand-in after publishing its outcome to a local EventBridge stand-in (the deployed default
+ * bus): the first pays for what the handler loads lazily (the DLQ and outcome paths), the second
+ * does not, so "load + first dead letter" shows what deferring moved rather than removed.
  */
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -23,6 +24,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { type BuildOptions, build } from "esbuild";
 import { packageProject, unzipInto } from "../dev/container/packaged.ts";
+import { startEventBridgeStandIn } from "../dev/eventbridge/index.ts";
 import {
   atMost,
   type BenchOptions,
@@ -149,6 +151,7 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
   }
   const work = options.workDir ?? (await mkdtemp(join(tmpdir(), "cupi-reset-cold-start-")));
   const sqs = await startSqsStandIn();
+  const eventBridge = await startEventBridgeStandIn({ region: "eu-west-1" });
   try {
     options.log("packaging (osls package, offline) in a copy of the project");
     const packageStarted = performance.now();
@@ -195,7 +198,7 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
 
     const environment = childEnvironment(
       { ...state.service.provider.environment, ...reset.environment },
-      sqs.url,
+      { sqs: sqs.url, eventBridge: eventBridge.url },
     );
     const nodeOptions = environment.NODE_OPTIONS ?? "";
     const runner = join(work, "runner.mjs");
@@ -242,6 +245,12 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
     const expectedSends = 2 * (sizes.repetitions + 1);
     if (sqs.sendMessageCalls() !== expectedSends) {
       throw new Error(`SQS stand-in got ${sqs.sendMessageCalls()} sends, not ${expectedSends}`);
+    }
+    // As deployed, each dead-lettered record's outcome is published first (OUTCOME_EVENT_BUS).
+    if (eventBridge.published.length !== expectedSends) {
+      throw new Error(
+        `EventBridge stand-in got ${eventBridge.published.length} outcome events, not ${expectedSends}`,
+      );
     }
 
     const medianOf = (results: ChildResult[], pick: (result: ChildResult) => number): number =>
@@ -304,7 +313,7 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
       ],
     };
   } finally {
-    await sqs.close();
+    await Promise.all([sqs.close(), eventBridge.close()]);
     if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
   }
 }
@@ -315,7 +324,10 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
  * by plausible values; the DLQ is the local stand-in) and the runtime's own variables. Nothing is
  * inherited from this process but PATH.
  */
-function childEnvironment(deployed: Environment, sqsUrl: string): Record<string, string> {
+function childEnvironment(
+  deployed: Environment,
+  endpoints: { sqs: string; eventBridge: string },
+): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [name, value] of Object.entries(deployed)) {
     resolved[name] = typeof value === "string" ? value : `cold-start-${name.toLowerCase()}`;
@@ -333,8 +345,9 @@ function childEnvironment(deployed: Environment, sqsUrl: string): Record<string,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
     ...resolved,
-    DLQ_URL: `${sqsUrl}/123456789012/cupi-reset-dev-events-dlq`,
-    AWS_ENDPOINT_URL_SQS: sqsUrl,
+    DLQ_URL: `${endpoints.sqs}/123456789012/cupi-reset-dev-events-dlq`,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
     COLD_START_EVENT: JSON.stringify(malformedRecordEvent()),
   };
 }

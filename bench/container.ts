@@ -42,8 +42,8 @@ export interface Workload {
     readonly puts: number;
     /** GetSecretValue of reset values (one-time, never cached). */
     readonly resetSecretReads: number;
-    /** PutSecretValue of generated values into delivery secrets. */
-    readonly deliveries: number;
+    /** PutSecretValue into delivery secrets: each generated value is written pending, then applied. */
+    readonly deliveryWrites: number;
   };
 }
 
@@ -90,7 +90,7 @@ export function planWorkload(events: number, userCount: number, seed = 6): Workl
     WorkloadAction,
     number
   >;
-  const expected = { puts: 0, resetSecretReads: 0, deliveries: 0 };
+  const expected = { puts: 0, resetSecretReads: 0, deliveryWrites: 0 };
   const bodies: string[] = [];
   const firstOccurredAt = Date.parse("2026-11-28T08:00:00Z");
   for (let index = 0; index < events; index++) {
@@ -129,7 +129,7 @@ export function planWorkload(events: number, userCount: number, seed = 6): Workl
       case "reset-pin-generated":
         event.newCredential = { generate: true, deliverTo: { secretId: deliverySecret(user) } };
         event.settings = { mustChange: true };
-        expected.deliveries += 1;
+        expected.deliveryWrites += 2;
         expected.puts += 1;
         break;
       case "unlock-pin":

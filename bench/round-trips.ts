@@ -58,7 +58,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         .length;
     const serviceAccountReads = count("GetSecretValue", (id) => id === serviceSecretId);
     const resetSecretReads = count("GetSecretValue", (id) => id.startsWith(RESET_SECRET_PREFIX));
-    const deliveries = count("PutSecretValue", () => true);
+    const deliveryWrites = count("PutSecretValue", () => true);
     const dynamodbByOperation: Record<string, number> = {};
     for (const [operation, calls] of Object.entries(stack.dynamodb.operationCounts())) {
       const delta = calls - (dynamodbBefore[operation] ?? 0);
@@ -93,7 +93,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         calls: secretCalls.length,
         callsPerEvent: round(secretCalls.length / events),
         resetValueReads: { expected: workload.expected.resetSecretReads, actual: resetSecretReads },
-        deliveries: { expected: workload.expected.deliveries, actual: deliveries },
+        deliveryWrites: { expected: workload.expected.deliveryWrites, actual: deliveryWrites },
       },
       cuc: {
         requests: cuc.requests,
