@@ -7,6 +7,8 @@ import {
   type SimulatedUser,
 } from "./cupi-simulator/index.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "./dynamodb/local-dynamodb.ts";
+import type { EventBridgeStandIn } from "./eventbridge/index.ts";
+import { LOCAL_OUTCOME_BUS, startOutcomeRoute } from "./outcome-route.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager/index.ts";
 import {
   createLocalSqsClient,
@@ -44,6 +46,10 @@ export interface LocalStack {
   readonly secretsManager: SecretsManagerStandIn;
   readonly queues: LocalQueues;
   readonly dynamodb: LocalDynamoDb;
+  /** Takes the outcome events; a rule delivers each to the ticketing queue. */
+  readonly eventBridge: EventBridgeStandIn;
+  /** The queue a ticketing or HR system would read outcome events from. */
+  readonly ticketingQueueUrl: string;
   readonly sqs: SQSClient;
   /** The environment the reset function runs with, endpoints included. */
   readonly environment: Readonly<Record<string, string>>;
@@ -52,8 +58,9 @@ export interface LocalStack {
 
 /**
  * The whole pipeline's surroundings on this machine: local-aws-sqs with the production redrive
- * policy, dynalite with the state table, the Secrets Manager stand-in, and the CUPI simulator over HTTPS with a private CA that
- * the service-account secret carries, as a real deployment's would.
+ * policy, dynalite with the state table, the Secrets Manager stand-in, the EventBridge stand-in
+ * routing outcome events to a "ticketing" queue, and the CUPI simulator over HTTPS with a private
+ * CA that the service-account secret carries, as a real deployment's would.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const certificates = await createDevCertificates();
@@ -86,6 +93,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount }),
   });
   const dynamodb = await startLocalDynamoDb();
+  const sqs = createLocalSqsClient(queues.endpoint);
+  const outcomes = await startOutcomeRoute(sqs, queues.endpoint);
   const environment = {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: "local",
@@ -93,6 +102,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_SQS: queues.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: outcomes.eventBridge.url,
+    OUTCOME_EVENT_BUS: LOCAL_OUTCOME_BUS,
     STATE_TABLE: dynamodb.tableName,
     CUPI_BASE_URL: simulator.url,
     CUPI_SECRET_ID: SERVICE_ACCOUNT_SECRET,
@@ -113,15 +124,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secretsManager,
     queues,
     dynamodb,
-    sqs: createLocalSqsClient(queues.endpoint),
+    eventBridge: outcomes.eventBridge,
+    ticketingQueueUrl: outcomes.ticketingQueueUrl,
+    sqs,
     environment,
     close: async () => {
+      // The stand-in first: its close waits for deliveries under way to the local queues.
+      await outcomes.eventBridge.close();
       await Promise.all([
         simulator.close(),
         secretsManager.close(),
         queues.close(),
         dynamodb.close(),
       ]);
+      sqs.destroy();
     },
   };
 }

@@ -56,7 +56,8 @@ function fifoName(name: string, fifo: boolean): string {
   return fifo && !name.endsWith(".fifo") ? `${name}.fifo` : name;
 }
 
-async function createQueue(
+/** Creates a queue through the real SQS client; returns its URL and ARN. */
+export async function createQueue(
   sqs: SQSClient,
   name: string,
   attributes: Partial<Record<QueueAttributeName, string>>,

@@ -1,0 +1,57 @@
+// The local stack's outcome route: the EventBridge stand-in, a "ticketing" queue, and a rule between.
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { OUTCOME_SOURCE } from "../lib/outcome/outcome-event.ts";
+import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge/index.ts";
+import { createQueue, LOCAL_REGION } from "./sqs/local-queues.ts";
+
+/** The bus outcomes go to locally: the one `serverless.yml` publishes to by default. */
+export const LOCAL_OUTCOME_BUS = "default";
+export const TICKETING_QUEUE_NAME = "ticketing";
+export const TICKETING_RULE_NAME = "cupi-reset-outcomes-to-ticketing";
+
+export interface OutcomeRoute {
+  readonly eventBridge: EventBridgeStandIn;
+  /** Where a ticketing system would read outcome events from: each message is a whole event. */
+  readonly ticketingQueueUrl: string;
+}
+
+/**
+ * Starts the EventBridge stand-in and routes every cupi-reset outcome on the bus to a local
+ * "ticketing" queue, set up the way a deployer would: a rule matching the source, an SQS target,
+ * both through the real EventBridge client.
+ */
+export async function startOutcomeRoute(
+  sqs: SQSClient,
+  sqsEndpoint: string,
+): Promise<OutcomeRoute> {
+  const eventBridge = await startEventBridgeStandIn({ region: LOCAL_REGION, sqsEndpoint });
+  const client = new EventBridgeClient({
+    region: LOCAL_REGION,
+    endpoint: eventBridge.url,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    const ticketing = await createQueue(sqs, TICKETING_QUEUE_NAME, {});
+    await client.send(
+      new PutRuleCommand({
+        Name: TICKETING_RULE_NAME,
+        EventBusName: LOCAL_OUTCOME_BUS,
+        EventPattern: JSON.stringify({ source: [OUTCOME_SOURCE] }),
+      }),
+    );
+    await client.send(
+      new PutTargetsCommand({
+        Rule: TICKETING_RULE_NAME,
+        EventBusName: LOCAL_OUTCOME_BUS,
+        Targets: [{ Id: "ticketing", Arn: ticketing.arn }],
+      }),
+    );
+    return { eventBridge, ticketingQueueUrl: ticketing.url };
+  } catch (error) {
+    await eventBridge.close();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
