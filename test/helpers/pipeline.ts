@@ -5,8 +5,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { afterEach, beforeEach, vi } from "vitest";
-import type { LocalStack } from "../../dev/local-stack.ts";
+import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../dev/local-stack.ts";
 import {
   createEventSourcePoller,
   type EventSourcePoller,
@@ -98,6 +98,38 @@ export function startPipeline(stack: LocalStack, environment: Record<string, str
     functionTimeoutMs: 30_000,
   });
   return { handler, poller };
+}
+
+/**
+ * A local stack and the reset function on it for the whole file: started before the first test,
+ * closed after the last. Read `stack` and `pipeline` inside tests, once they exist.
+ */
+export function useLocalPipeline(
+  options: LocalStackOptions,
+  environment: Record<string, string> = {},
+): { readonly stack: LocalStack; readonly pipeline: ReturnType<typeof startPipeline> } {
+  let stack: LocalStack | undefined;
+  let pipeline: ReturnType<typeof startPipeline> | undefined;
+  beforeAll(async () => {
+    stack = await startLocalStack(options);
+    pipeline = startPipeline(stack, environment);
+  });
+  afterAll(async () => {
+    await pipeline?.handler.close();
+    await stack?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the local pipeline starts in beforeAll");
+    return value;
+  };
+  return {
+    get stack() {
+      return started(stack);
+    },
+    get pipeline() {
+      return started(pipeline);
+    },
+  };
 }
 
 export async function send(sqs: SQSClient, queueUrl: string, body: unknown): Promise<string> {

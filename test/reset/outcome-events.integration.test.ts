@@ -4,11 +4,12 @@ import { readFileSync } from "node:fs";
 import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_ACCOUNT } from "../../dev/cupi-simulator/demo-account.ts";
 import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
 import type { PublishedEvent } from "../../dev/eventbridge/index.ts";
-import { DELIVERY_PREFIX, type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import type { EventEnvelope } from "../../dev/eventbridge/put-events.ts";
+import { DELIVERY_PREFIX } from "../../dev/local-stack.ts";
 import {
   captureOutput,
   drain,
@@ -16,7 +17,7 @@ import {
   isDeadLetterOf,
   readDeadLetters,
   send,
-  startPipeline,
+  useLocalPipeline,
 } from "../helpers/pipeline.ts";
 
 // Canary values: none of them may appear in an outcome event.
@@ -70,70 +71,66 @@ const event = eventFactory("outcome", {
   newCredential: { secretId: "cupi-reset/resets/jsmith-pin", jsonKey: "pin" },
 });
 
-let stack: LocalStack;
-let pipeline: ReturnType<typeof startPipeline>;
+const local = useLocalPipeline({
+  users,
+  secrets,
+  servicePassword: SERVICE_PASSWORD,
+  simulator: { account: { username: DEMO_ACCOUNT.username, password: SERVICE_PASSWORD } },
+  visibilityTimeoutSeconds: 1,
+  maxReceiveCount: 3,
+});
 const output = captureOutput();
 
-beforeAll(async () => {
-  stack = await startLocalStack({
-    users,
-    secrets,
-    servicePassword: SERVICE_PASSWORD,
-    simulator: { account: { username: DEMO_ACCOUNT.username, password: SERVICE_PASSWORD } },
-    visibilityTimeoutSeconds: 1,
-    maxReceiveCount: 3,
-  });
-  pipeline = startPipeline(stack);
-});
-
-afterAll(async () => {
-  await pipeline?.handler.close();
-  await stack?.close();
-});
-
 beforeEach(async () => {
-  await stack.eventBridge.settled();
-  stack.eventBridge.published.length = 0;
-  stack.simulator.resetStats();
+  await local.stack.eventBridge.settled();
+  local.stack.eventBridge.published.length = 0;
+  local.stack.simulator.resetStats();
 });
+
+/** Sends a generated-PIN reset for `alias` delivered to `<prefix><ticketId>`; returns what it left. */
+async function deliverGeneratedPin(alias: string, ticketId: string) {
+  const secretId = `${DELIVERY_PREFIX}${ticketId}`;
+  const body = event({
+    user: { alias },
+    ticketId,
+    newCredential: { generate: true, deliverTo: { secretId } },
+  });
+  await run(body);
+  return {
+    secretId,
+    body,
+    delivered: JSON.parse(local.stack.secretsManager.secretValue(secretId) ?? "{}") as unknown,
+    published: publishedFor(body.eventId as string),
+  };
+}
 
 /** Sends the bodies, drains the queue, and waits for the rule's deliveries to the ticketing queue. */
 async function run(...bodies: unknown[]): Promise<string[]> {
   const sent: string[] = [];
-  for (const body of bodies) sent.push(await send(stack.sqs, stack.queues.queueUrl, body));
-  await drain(pipeline.poller, stack.sqs, stack.queues.queueUrl);
-  await stack.eventBridge.settled();
+  for (const body of bodies)
+    sent.push(await send(local.stack.sqs, local.stack.queues.queueUrl, body));
+  await drain(local.pipeline.poller, local.stack.sqs, local.stack.queues.queueUrl);
+  await local.stack.eventBridge.settled();
   return sent;
 }
 
-interface TicketingMessage {
-  readonly version: string;
-  readonly id: string;
-  readonly "detail-type": string;
-  readonly source: string;
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly detail: Record<string, unknown>;
-}
-
 /** Takes every message off the ticketing queue, as the ticketing system would. */
-async function takeTicketingMessages(): Promise<TicketingMessage[]> {
-  const taken: TicketingMessage[] = [];
+async function takeTicketingMessages(): Promise<EventEnvelope[]> {
+  const taken: EventEnvelope[] = [];
   for (;;) {
-    const { Messages } = await stack.sqs.send(
+    const { Messages } = await local.stack.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: stack.ticketingQueueUrl,
+        QueueUrl: local.stack.ticketingQueueUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 0,
       }),
     );
     if (!Messages?.length) return taken;
     for (const message of Messages) {
-      taken.push(JSON.parse(message.Body ?? "") as TicketingMessage);
-      await stack.sqs.send(
+      taken.push(JSON.parse(message.Body ?? "") as EventEnvelope);
+      await local.stack.sqs.send(
         new DeleteMessageCommand({
-          QueueUrl: stack.ticketingQueueUrl,
+          QueueUrl: local.stack.ticketingQueueUrl,
           ReceiptHandle: message.ReceiptHandle,
         }),
       );
@@ -142,7 +139,9 @@ async function takeTicketingMessages(): Promise<TicketingMessage[]> {
 }
 
 function publishedFor(eventId: string): PublishedEvent[] {
-  return stack.eventBridge.published.filter((published) => published.detail.eventId === eventId);
+  return local.stack.eventBridge.published.filter(
+    (published) => published.detail.eventId === eventId,
+  );
 }
 
 function expectValidDetail(detail: unknown): void {
@@ -151,7 +150,7 @@ function expectValidDetail(detail: unknown): void {
 }
 
 function putsTo(objectId: string): number {
-  return stack.simulator.requests.filter(
+  return local.stack.simulator.requests.filter(
     (request) => request.method === "PUT" && request.path.includes(objectId),
   ).length;
 }
@@ -220,15 +219,15 @@ describe("outcome events on the local stack", () => {
       },
     });
     expectValidDetail(published?.detail);
-    const letters = (await readDeadLetters(stack.sqs, stack.queues.dlqUrl)).filter((letter) =>
-      isDeadLetterOf(letter, [messageId as string]),
+    const letters = (await readDeadLetters(local.stack.sqs, local.stack.queues.dlqUrl)).filter(
+      (letter) => isDeadLetterOf(letter, [messageId as string]),
     );
     expect(letters.map((letter) => letter.attributes.errorCode)).toEqual(["USER_NOT_FOUND"]);
   });
 
   it("publishes an unparseable body's failure under its SQS message id", async () => {
     const [messageId] = await run("{ not JSON");
-    const published = stack.eventBridge.published.filter(
+    const published = local.stack.eventBridge.published.filter(
       (candidate) => candidate.detail.sourceMessageId === messageId,
     );
     expect(published).toHaveLength(1);
@@ -286,7 +285,7 @@ describe("outcome events on the local stack", () => {
         },
       },
     ]);
-    for (const published of stack.eventBridge.published) expectValidDetail(published.detail);
+    for (const published of local.stack.eventBridge.published) expectValidDetail(published.detail);
   });
 
   it("publishes a redelivered event that was already applied as a duplicate, applying nothing twice", async () => {
@@ -310,7 +309,7 @@ describe("outcome events on the local stack", () => {
   });
 
   it("retries a record whose outcome PutEvents refused, then publishes it once, as a duplicate", async () => {
-    stack.eventBridge.failEntriesNext(1);
+    local.stack.eventBridge.failEntriesNext(1);
     const body = event({
       user: { alias: "kwong" },
       action: "reset-password",
@@ -325,8 +324,8 @@ describe("outcome events on the local stack", () => {
       },
     ]);
     expect(putsTo(ids.kwong)).toBe(1);
-    const letters = (await readDeadLetters(stack.sqs, stack.queues.dlqUrl)).filter((letter) =>
-      isDeadLetterOf(letter, [messageId as string]),
+    const letters = (await readDeadLetters(local.stack.sqs, local.stack.queues.dlqUrl)).filter(
+      (letter) => isDeadLetterOf(letter, [messageId as string]),
     );
     expect(letters).toEqual([]);
     expect(output.text()).toMatch(/publishing its outcome failed/);
@@ -334,30 +333,27 @@ describe("outcome events on the local stack", () => {
 
   it("retries a failing PutEvents call (every SDK attempt refused) before a dead letter, so the failure is told once", async () => {
     // The client makes 3 attempts per call: fail all of them on the first delivery.
-    stack.eventBridge.failNext("PutEvents", "InternalException", 3);
+    local.stack.eventBridge.failNext("PutEvents", "InternalException", 3);
     const body = event({ user: { alias: "nobody-either" } });
     const [messageId] = await run(body);
 
     expect(publishedFor(body.eventId as string)).toMatchObject([
       { detailType: "Credential Reset Failed", detail: { receiveCount: 2, duplicate: false } },
     ]);
-    const letters = (await readDeadLetters(stack.sqs, stack.queues.dlqUrl)).filter((letter) =>
-      isDeadLetterOf(letter, [messageId as string]),
+    const letters = (await readDeadLetters(local.stack.sqs, local.stack.queues.dlqUrl)).filter(
+      (letter) => isDeadLetterOf(letter, [messageId as string]),
     );
     expect(letters.map((letter) => letter.attributes.receiveCount)).toEqual(["2"]);
   });
 
   it("marks a delivered value applied once CUC took it, and names the secret in the outcome", async () => {
-    const secretId = `${DELIVERY_PREFIX}INC-GEN`;
-    const body = event({
-      user: { alias: "mrossi" },
-      ticketId: "INC-GEN",
-      newCredential: { generate: true, deliverTo: { secretId } },
-    });
-    await run(body);
-
-    const delivered = JSON.parse(stack.secretsManager.secretValue(secretId) ?? "{}");
-    const applied = stack.simulator.credentialOf(ids.mrossi, "pin").value as string;
+    const {
+      secretId,
+      body,
+      delivered,
+      published: [published],
+    } = await deliverGeneratedPin("mrossi", "INC-GEN");
+    const applied = local.stack.simulator.credentialOf(ids.mrossi, "pin").value as string;
     expect(delivered).toEqual({
       status: "applied",
       pin: applied,
@@ -365,36 +361,29 @@ describe("outcome events on the local stack", () => {
       ticketId: "INC-GEN",
       appliedAt: expect.any(String),
     });
-    const versions = stack.secretsManager.requests.filter(
+    const versions = local.stack.secretsManager.requests.filter(
       (request) => request.operation === "PutSecretValue" && request.secretId === secretId,
     );
     expect(versions).toHaveLength(2);
-
-    const [published] = publishedFor(body.eventId as string);
     expect(published?.detail).toMatchObject({ outcome: "applied", deliveredTo: secretId });
     expect(Date.parse(published?.detail.appliedAt as string)).toBeLessThanOrEqual(
       Date.parse(published?.detail.settledAt as string),
     );
-    expect(JSON.stringify(stack.eventBridge.published)).not.toContain(applied);
+    expect(JSON.stringify(local.stack.eventBridge.published)).not.toContain(applied);
   });
 
   it("leaves a delivered value not-applied when CUC refused the change, and says so in the outcome", async () => {
-    const secretId = `${DELIVERY_PREFIX}INC-ADMIN`;
-    const body = event({
-      user: { alias: "cucadmin" },
-      ticketId: "INC-ADMIN",
-      newCredential: { generate: true, deliverTo: { secretId } },
-    });
-    await run(body);
-
-    const delivered = JSON.parse(stack.secretsManager.secretValue(secretId) ?? "{}");
+    const {
+      body,
+      delivered,
+      published: [published],
+    } = await deliverGeneratedPin("cucadmin", "INC-ADMIN");
     expect(delivered).toEqual({
       status: "not-applied",
       eventId: body.eventId,
       ticketId: "INC-ADMIN",
       writtenAt: expect.any(String),
     });
-    const [published] = publishedFor(body.eventId as string);
     expect(published?.detail).toMatchObject({ outcome: "failed", errorCode: "NOT_PERMITTED" });
     expect(published?.detail).not.toHaveProperty("deliveredTo");
   });
@@ -409,8 +398,8 @@ describe("outcome events on the local stack", () => {
       }),
       event({ user: { alias: "kwong" }, newCredential: { secretId: "cupi-reset/resets/none" } }),
     );
-    const everything = JSON.stringify(stack.eventBridge.published);
-    expect(stack.eventBridge.published.length).toBeGreaterThanOrEqual(3);
+    const everything = JSON.stringify(local.stack.eventBridge.published);
+    expect(local.stack.eventBridge.published.length).toBeGreaterThanOrEqual(3);
     for (const canary of [RESET_PIN, RESET_PASSWORD, SERVICE_PASSWORD, "CANARY"]) {
       expect(everything).not.toContain(canary);
     }
