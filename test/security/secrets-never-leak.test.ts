@@ -497,13 +497,19 @@ describe.each(LEVELS)("at log level %s", (level) => {
     throw new Error(`still retried after ${maxDeliveries} deliveries`);
   }
 
-  /** Asserts that no canary (nor a `learned` secret) came out of this test. */
+  /**
+   * Asserts that no canary (nor a `learned` secret) came out of this test: in the output, the DLQ,
+   * the state table, or the outcome events published so far.
+   */
   async function expectNoLeaks(learned: Record<string, string> = {}): Promise<void> {
     const { Items } = await stack.dynamodb.client.send(
       new ScanCommand({ TableName: stack.dynamodb.tableName }),
     );
     const dlq = letters.map((letter) => JSON.stringify(letter));
-    expect(leaks([printed(), ...dlq, JSON.stringify(Items ?? [])], learned)).toEqual([]);
+    const outcomes = stack.eventBridge.published.map((published) => JSON.stringify(published));
+    expect(leaks([printed(), ...dlq, JSON.stringify(Items ?? []), ...outcomes], learned)).toEqual(
+      [],
+    );
     expect(pipeline.poller.stats.handlerErrors).toBe(0);
   }
 
@@ -578,6 +584,11 @@ describe.each(LEVELS)("at log level %s", (level) => {
     expect(output.text().includes("credential reset applied")).toBe(
       level === "DEBUG" || level === "INFO",
     );
+    // Every event's outcome was published, so the scan below reads them all.
+    const appliedIds = stack.eventBridge.published
+      .filter((published) => published.detail.outcome === "applied")
+      .map((published) => published.detail.eventId);
+    for (const body of bodies) expect(appliedIds).toContain(body.eventId);
     await expectNoLeaks(generated);
   });
 
