@@ -3,10 +3,14 @@
 //   npm run cli -- check examples/*.json                                 (no AWS needed)
 //   npm run cli -- dlq list [--max 1000]                                 (DLQ_URL)
 //   npm run cli -- dlq replay --error-code SECRET_NOT_FOUND --dry-run     (DLQ_URL, QUEUE_URL)
+//   npm run cli -- status hd-INC0042-1 [more eventIds]                     (STATE_TABLE, DLQ_URL)
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS } from "../lib/config/config.ts";
+import { formatEventStatus, statusOfEvents } from "../lib/operations/event-status.ts";
 import {
   checkEvent,
   groupByErrorCode,
@@ -35,6 +39,8 @@ const USAGE = `usage:
                         [--since ISO] [--until ISO] [--dry-run] [--rate N] [--max N] [--force]
   cupi-reset dlq replay --all [--rate N] [--force]    (a move task: everything, unfiltered)
   cupi-reset dlq replay --progress                    (follow the latest move task)
+  cupi-reset status <eventId>... [--table T] [--dlq-url URL] [--max N] [--json]
+                                    (default: $STATE_TABLE, $DLQ_URL; exit 0 when all applied)
       --dlq-url / $DLQ_URL, --queue-url / $QUEUE_URL; ARNs from $DLQ_ARN and $QUEUE_ARN, else
       looked up. INVALID_EVENT messages are replayed only with --force.`;
 
@@ -54,6 +60,8 @@ const { positionals, values } = parseArgs({
     rate: { type: "string" },
     force: { type: "boolean", default: false },
     progress: { type: "boolean", default: false },
+    table: { type: "string" },
+    json: { type: "boolean", default: false },
   },
 });
 
@@ -138,6 +146,27 @@ if (command === "send" && rest.length > 0) {
       process.exitCode = await followMoveTask(sqs, await dlqArn());
       break;
   }
+} else if (command === "status" && rest.length > 0) {
+  const stateTable = required("--table / STATE_TABLE", values.table ?? process.env.STATE_TABLE);
+  const dlqUrl = values["dlq-url"] ?? process.env.DLQ_URL;
+  const sqs = dlqUrl ? sqsClientFor(dlqUrl) : undefined;
+  const statuses = await statusOfEvents(rest, {
+    // In the DLQ's region when AWS_REGION is not set, as the SQS client is.
+    dynamodb: new DynamoDBClient(sqs === undefined ? {} : { region: await sqs.config.region() }),
+    stateTable,
+    ...(sqs === undefined || !dlqUrl
+      ? {}
+      : {
+          deadLetters: () =>
+            listDeadLetters(sqs, dlqUrl, positiveNumber("--max", values.max, 1000)),
+        }),
+    idempotencyExpirySeconds:
+      Number(process.env.IDEMPOTENCY_EXPIRY_SECONDS) || DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
+  });
+  for (const status of statuses) {
+    console.log(values.json ? JSON.stringify(status) : formatEventStatus(status));
+  }
+  process.exitCode = statuses.every((status) => status.state === "applied") ? 0 : 1;
 } else {
   console.error(USAGE);
   process.exit(2);

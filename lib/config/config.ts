@@ -94,6 +94,9 @@ export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError";
 }
 
+/** How long an applied eventId is remembered unless IDEMPOTENCY_EXPIRY_SECONDS says otherwise. */
+export const DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600;
+
 /** Reads and checks the configuration once, at cold start: a bad value stops the function there. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
   const clusters = parseClusters(env.CUPI_CLUSTERS);
@@ -162,7 +165,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     idempotencyExpirySeconds: positiveInteger(
       "IDEMPOTENCY_EXPIRY_SECONDS",
       env.IDEMPOTENCY_EXPIRY_SECONDS,
-      7 * 24 * 3600,
+      DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
     ),
     retryBackoff: retryBackoff(env),
   };

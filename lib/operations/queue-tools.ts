@@ -49,17 +49,22 @@ export interface DeadLetterEntry {
 /** Messages that reached the DLQ through the redrive policy carry no reason of their own. */
 export const REDRIVEN = "REDRIVEN_AFTER_RETRIES";
 
-/** What the DLQ message says about its failure; redriven messages say nothing themselves. */
+/**
+ * What the DLQ message says about its failure. Redriven messages say nothing themselves, so the
+ * event's own eventId, source and action are read from the body where it has them.
+ */
 export function deadLetterEntry(message: Message): DeadLetterEntry {
   const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  const parsed = parseRecordBody(message.Body ?? "");
+  const event = parsed.ok ? parsed.event : undefined;
   return {
     messageId: message.MessageId ?? "",
     errorCode: attribute("errorCode") ?? REDRIVEN,
     errorMessage:
       attribute("errorMessage") ?? "failed transiently until the queue's maxReceiveCount",
-    eventId: attribute("eventId"),
-    source: attribute("source"),
-    action: attribute("action"),
+    eventId: attribute("eventId") ?? (parsed.ok ? parsed.event.eventId : parsed.eventId),
+    source: attribute("source") ?? event?.source,
+    action: attribute("action") ?? event?.action,
     failedAt: attribute("failedAt"),
     sourceMessageId: attribute("sourceMessageId"),
   };

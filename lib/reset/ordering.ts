@@ -88,6 +88,30 @@ export class OrderingGuard {
     return { release, predecessors };
   }
 
+  /**
+   * The newest event that holds each of the user's credentials (and the offboarding, if any):
+   * for the status lookup, which tells whether a later event has since changed what one set.
+   */
+  async holders(objectId: string, kinds: readonly CredentialKind[]): Promise<Holder[]> {
+    const keys: [CredentialKind | "offboard", string][] = [
+      ...kinds.map((kind): [CredentialKind, string] => [kind, watermarkKey(objectId, kind)]),
+      ["offboard", offboardKey(objectId)],
+    ];
+    const holders: Holder[] = [];
+    for (const [held, key] of keys) {
+      const item = await this.#read(key);
+      const eventId = item?.eventId?.S;
+      if (eventId === undefined) continue;
+      holders.push({
+        held,
+        eventId,
+        occurredAt: iso(Number(item?.occurredAt?.N)),
+        inProgress: Number(item?.lockedUntil?.N ?? 0) > Date.now(),
+      });
+    }
+    return holders;
+  }
+
   async #read(key: string): Promise<Record<string, AttributeValue> | undefined> {
     const { Item: item } = await this.#client.send(
       new GetItemCommand({
@@ -184,6 +208,15 @@ export interface Claim {
    * failed): a PUT of theirs may have landed unseen, to be settled before this event's.
    */
   readonly predecessors: readonly Predecessor[];
+}
+
+/** The event that holds a user's credential, or the user's offboarding. */
+export interface Holder {
+  readonly held: CredentialKind | "offboard";
+  readonly eventId: string;
+  readonly occurredAt: string;
+  /** Being applied now: its lock has not expired. */
+  readonly inProgress: boolean;
 }
 
 export interface Predecessor {

@@ -1,12 +1,13 @@
 // The reset processor: applies each eventId once (Powertools idempotency) and turns what happened
 // into a record's outcome.
-import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import { type IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { Context } from "aws-lambda";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { PermanentFailure } from "../outcome/failures.ts";
 import { applyEvent, type RecordCall, type ResetDependencies } from "./apply-event.ts";
 import { classify } from "./classify-failure.ts";
+import { IDEMPOTENCY_KEY_PREFIX, idempotencyConfig } from "./idempotency-key.ts";
 import type { AppliedReset, AttemptEffects, OnApplied, RecordOutcome } from "./record-outcome.ts";
 
 /**
@@ -51,12 +52,9 @@ export class ResetProcessor {
       this.#idempotencyConfig = undefined;
       return;
     }
-    this.#idempotencyConfig = new IdempotencyConfig({
-      // The producer's business id: SQS messageIds change on redrive and replay.
-      eventKeyJmesPath: "eventId",
+    this.#idempotencyConfig = idempotencyConfig({
       // The same eventId with another payload is a producer bug, not a duplicate.
       payloadValidationJmesPath: "@",
-      throwOnNoIdempotencyKey: true,
       expiresAfterSeconds: dependencies.config.idempotencyExpirySeconds,
       // The stored AppliedReset, marked as found rather than made by this delivery.
       responseHook: (response) => ({
@@ -67,8 +65,7 @@ export class ResetProcessor {
     this.#apply = makeIdempotent(apply, {
       persistenceStore: idempotency.persistenceStore,
       config: this.#idempotencyConfig,
-      // Stable across function renames and stages sharing a table.
-      keyPrefix: "cupi-reset",
+      keyPrefix: IDEMPOTENCY_KEY_PREFIX,
       dataIndexArgument: 0,
     });
   }
