@@ -1,8 +1,13 @@
 // The local stack's outcome route: the EventBridge stand-in, a "ticketing" queue, and a rule between.
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { OUTCOME_SOURCE } from "../lib/outcome/outcome-event.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge/index.ts";
+import type { EventEnvelope } from "./eventbridge/put-events.ts";
 import { createQueue, LOCAL_REGION } from "./sqs/local-queues.ts";
 
 /** The bus outcomes go to locally: the one `serverless.yml` publishes to by default. */
@@ -53,5 +58,33 @@ export async function startOutcomeRoute(
     throw error;
   } finally {
     client.destroy();
+  }
+}
+
+/** Takes every outcome event waiting on the ticketing queue, as the ticketing system would. */
+export async function takeOutcomeEvents(
+  sqs: SQSClient,
+  ticketingQueueUrl: string,
+): Promise<EventEnvelope[]> {
+  const taken: EventEnvelope[] = [];
+  for (;;) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: ticketingQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (messages.length === 0) return taken;
+    for (const message of messages) taken.push(JSON.parse(message.Body ?? "") as EventEnvelope);
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: ticketingQueueUrl,
+        Entries: messages.map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+        })),
+      }),
+    );
   }
 }

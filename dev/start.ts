@@ -1,7 +1,9 @@
 // `npm start`: the whole pipeline on this machine, no AWS account and no CUC needed.
 //   local-aws-sqs (queue + DLQ with the production redrive policy), the Secrets Manager stand-in,
-//   the CUPI simulator over HTTPS, and a poller with Lambda's event-source semantics invoking the
-//   real handler. Sends every event in examples/, prints what became of each, keeps polling.
+//   the CUPI simulator over HTTPS, the EventBridge stand-in routing outcome events to a local
+//   "ticketing" queue, and a poller with Lambda's event-source semantics invoking the real handler.
+//   Sends every event in examples/, prints what became of each and the outcome event a ticketing
+//   system received for it, keeps polling.
 // Options: --once (exit after the examples), --logs (show the function's JSON logs),
 //   --no-examples. With CUPI_BASE_URL and --service-account <file> (the secret's JSON:
 //   {"username","password","caCertificate"?}) it talks to a real CUC instead of the simulator,
@@ -15,7 +17,9 @@ import { createLogger } from "../lib/logging/logger.ts";
 import { listDeadLetters, REDRIVEN } from "../lib/operations/queue-tools.ts";
 import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
 import type { SimulatedUser } from "./cupi-simulator/index.ts";
+import type { EventEnvelope } from "./eventbridge/put-events.ts";
 import { startLocalStack } from "./local-stack.ts";
+import { takeOutcomeEvents } from "./outcome-route.ts";
 import { createEventSourcePoller } from "./sqs/event-source-poller.ts";
 
 const { values } = parseArgs({
@@ -77,6 +81,9 @@ const poller = createEventSourcePoller({
 console.log(`CUPI:            ${realCupi ?? `${stack.simulator.url}/vmrest (simulator)`}`);
 console.log(`SQS:             ${stack.queues.queueUrl} (DLQ ${stack.queues.dlqUrl})`);
 console.log(`Secrets Manager: ${stack.secretsManager.url}`);
+console.log(
+  `EventBridge:     ${stack.eventBridge.url} (bus ${stack.environment.OUTCOME_EVENT_BUS}; a rule sends every outcome to ${stack.ticketingQueueUrl})`,
+);
 
 const sent = new Map<string, string>();
 if (realCupi === undefined && !values["no-examples"]) {
@@ -97,6 +104,7 @@ if (realCupi === undefined && !values["no-examples"]) {
   console.log(`\nSent ${sent.size} example events (CUC answers the first 8 requests 500)…`);
   await drainQueue();
   await printOutcomes();
+  await printOutcomeEvents();
 }
 
 if (values.once) {
@@ -109,14 +117,17 @@ if (values.once) {
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_SQS: stack.environment.AWS_ENDPOINT_URL_SQS,
+    AWS_ENDPOINT_URL_DYNAMODB: stack.environment.AWS_ENDPOINT_URL_DYNAMODB,
     QUEUE_URL: stack.queues.queueUrl,
     DLQ_URL: stack.queues.dlqUrl,
+    STATE_TABLE: stack.environment.STATE_TABLE,
   })
     .map(([name, value]) => `${name}=${value}`)
     .join(" ");
   console.log("\nStill polling. From another terminal:");
   console.log(`  ${env} npm run cli -- send examples/ok-unlock-pin-mrossi.json`);
   console.log(`  ${env} npm run cli -- dlq list`);
+  console.log(`  ${env} npm run cli -- status <eventId>`);
   console.log("Ctrl+C stops everything.");
   process.once("SIGINT", () => {
     void (async () => {
@@ -183,4 +194,48 @@ async function printOutcomes(): Promise<void> {
     `CUC saw ${stats.requests} requests, ${stats.freshAuthentications} fresh authentication(s), ` +
       `at most ${stats.peakConcurrency} at once. \`npm run cli -- dlq list\` groups the DLQ by errorCode.`,
   );
+}
+
+/** What a ticketing system reading the outcome queue received, one line per example. */
+async function printOutcomeEvents(): Promise<void> {
+  await stack.eventBridge.settled();
+  const received = await takeOutcomeEvents(stack.sqs, stack.ticketingQueueUrl);
+  const bySourceMessage = new Map<string, EventEnvelope[]>();
+  for (const event of received) {
+    const messageId = String(event.detail.sourceMessageId);
+    bySourceMessage.set(messageId, [...(bySourceMessage.get(messageId) ?? []), event]);
+  }
+  console.log(
+    `\nOutcome events on the ticketing queue (${received.length}), as a ticketing or HR system receives them:`,
+  );
+  for (const [messageId, file] of sent) {
+    const events = bySourceMessage.get(messageId) ?? [];
+    if (events.length === 0) console.log(`  ${file}: none`);
+    for (const event of events) console.log(`  ${file}: ${summary(event)}`);
+  }
+  const sample = received.find((event) => event.detail.outcome === "applied") ?? received[0];
+  if (sample !== undefined) {
+    console.log("\nOne of them in full (the contract: schemas/reset-outcome.v1.schema.json):");
+    console.log(JSON.stringify(sample, null, 2));
+  }
+}
+
+function summary(event: EventEnvelope): string {
+  const detail = event.detail as Record<string, unknown> & {
+    user?: { alias?: string; objectId?: string };
+    fieldsChanged?: { credential: string; fields: string[] }[];
+  };
+  const parts = [
+    event["detail-type"],
+    detail.eventId === undefined ? "no eventId" : `eventId ${String(detail.eventId)}`,
+    detail.ticketId === undefined ? "" : `ticket ${String(detail.ticketId)}`,
+    detail.user?.alias ?? detail.user?.objectId ?? "",
+    detail.errorCode === undefined ? "" : String(detail.errorCode),
+    (detail.fieldsChanged ?? [])
+      .map((changed) => `${changed.credential}: ${changed.fields.join(",")}`)
+      .join("; "),
+    detail.deliveredTo === undefined ? "" : `value in ${String(detail.deliveredTo)}`,
+    detail.duplicate === true ? "duplicate" : "",
+  ];
+  return parts.filter((part) => part !== "").join(" | ");
 }

@@ -22,19 +22,32 @@ describe("npm start", () => {
       timeout: 60_000,
     });
     const rows = stdout.split("\n").filter((line) => line.startsWith("│ "));
+    // After the table: one line per outcome event the ticketing queue received.
+    const outcomeLines = stdout
+      .slice(stdout.indexOf("Outcome events on the ticketing queue"))
+      .split("\n")
+      .filter((line) => line.startsWith("  "));
     const examples = (await readdir("examples")).filter((name) => name.endsWith(".json"));
     expect(examples.length).toBeGreaterThan(10);
     for (const file of examples) {
       const row = rows.find((candidate) => candidate.includes(`'${file}'`)) ?? "";
+      const received = outcomeLines.filter((line) => line.startsWith(`  ${file}: `));
+      expect(received, file).toHaveLength(1);
       if (file.startsWith("ok-")) {
         expect(row, file).toContain("'applied'");
+        expect(received[0], file).toContain(": Credential Reset Applied | eventId ");
       } else {
         const code = CODE_BY_PREFIX.find(([prefix]) => file.startsWith(prefix))?.[1];
         expect(code, `${file} has a known dlq- prefix`).toBeDefined();
         expect(row, file).toContain("'dead-lettered'");
         expect(row, file).toContain(`'${code}'`);
+        const kind = code === "ACTION_NOT_ALLOWED" ? "Refused" : "Failed";
+        expect(received[0], file).toMatch(
+          new RegExp(`: Credential Reset ${kind} \\| .*\\| ${code}$`),
+        );
       }
     }
+    expect(stdout).toContain('"detail-type": "Credential Reset Applied"');
     // The injected 500s make at least one delivery fail transiently and come back.
     const dataRows = rows.filter((row) => /^│ \d/.test(row));
     expect(dataRows).toHaveLength(examples.length);

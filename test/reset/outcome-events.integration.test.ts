@@ -1,15 +1,14 @@
 // Outcome events over sockets: the reset function publishes to the EventBridge stand-in, whose rule
 // delivers to the local ticketing queue, as a producer's integration would receive them.
 import { readFileSync } from "node:fs";
-import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_ACCOUNT } from "../../dev/cupi-simulator/demo-account.ts";
 import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
 import type { PublishedEvent } from "../../dev/eventbridge/index.ts";
-import type { EventEnvelope } from "../../dev/eventbridge/put-events.ts";
 import { DELIVERY_PREFIX } from "../../dev/local-stack.ts";
+import { takeOutcomeEvents } from "../../dev/outcome-route.ts";
 import {
   captureOutput,
   drain,
@@ -114,30 +113,6 @@ async function run(...bodies: unknown[]): Promise<string[]> {
   return sent;
 }
 
-/** Takes every message off the ticketing queue, as the ticketing system would. */
-async function takeTicketingMessages(): Promise<EventEnvelope[]> {
-  const taken: EventEnvelope[] = [];
-  for (;;) {
-    const { Messages } = await local.stack.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: local.stack.ticketingQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-      }),
-    );
-    if (!Messages?.length) return taken;
-    for (const message of Messages) {
-      taken.push(JSON.parse(message.Body ?? "") as EventEnvelope);
-      await local.stack.sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: local.stack.ticketingQueueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-    }
-  }
-}
-
 function publishedFor(eventId: string): PublishedEvent[] {
   return local.stack.eventBridge.published.filter(
     (published) => published.detail.eventId === eventId,
@@ -157,7 +132,7 @@ function putsTo(objectId: string): number {
 
 describe("outcome events on the local stack", () => {
   it("publishes an applied reset once, on the configured bus, and the rule delivers it to ticketing", async () => {
-    await takeTicketingMessages();
+    await takeOutcomeEvents(local.stack.sqs, local.stack.ticketingQueueUrl);
     const body = event({ settings: { mustChange: true } });
     await run(body);
 
@@ -189,7 +164,7 @@ describe("outcome events on the local stack", () => {
     const settledAt = Date.parse(published?.detail.settledAt as string);
     expect(Date.now() - settledAt).toBeLessThan(30_000);
 
-    const received = await takeTicketingMessages();
+    const received = await takeOutcomeEvents(local.stack.sqs, local.stack.ticketingQueueUrl);
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({
       version: "0",
