@@ -3,10 +3,13 @@
 import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { DEFAULT_SCHEMA, load, Type } from "js-yaml";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_ACCOUNT } from "../../dev/cupi-simulator/demo-account.ts";
 import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
 import type { PublishedEvent } from "../../dev/eventbridge/index.ts";
+import { matchesPattern, parseEventPattern } from "../../dev/eventbridge/pattern.ts";
+import type { EventEnvelope } from "../../dev/eventbridge/put-events.ts";
 import { DELIVERY_PREFIX } from "../../dev/local-stack.ts";
 import { takeOutcomeEvents } from "../../dev/outcome-route.ts";
 import {
@@ -377,6 +380,108 @@ describe("outcome events on the local stack", () => {
     expect(local.stack.eventBridge.published.length).toBeGreaterThanOrEqual(3);
     for (const canary of [RESET_PIN, RESET_PASSWORD, SERVICE_PASSWORD, "CANARY"]) {
       expect(everything).not.toContain(canary);
+    }
+  });
+});
+
+/** The CloudFormation rules in the README's `serverless.yml` snippets, by logical id. */
+function readmeRules(): Map<string, { EventPattern: unknown; Targets: ReadmeTarget[] }> {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  // CloudFormation's short forms, kept as what they are; only the rules' own fields are read.
+  const schema = DEFAULT_SCHEMA.extend(
+    ["GetAtt", "Ref", "Sub"].map(
+      (tag) => new Type(`!${tag}`, { kind: "scalar", construct: (value) => ({ [tag]: value }) }),
+    ),
+  );
+  const rules = new Map<string, { EventPattern: unknown; Targets: ReadmeTarget[] }>();
+  for (const [, yaml] of readme.matchAll(/```yaml\n([\s\S]*?)```/g)) {
+    const template = load(yaml ?? "", { schema }) as {
+      resources?: { Resources?: Record<string, { Type: string; Properties: never }> };
+    };
+    for (const [id, resource] of Object.entries(template.resources?.Resources ?? {})) {
+      if (resource.Type === "AWS::Events::Rule") rules.set(id, resource.Properties);
+    }
+  }
+  return rules;
+}
+
+interface ReadmeTarget {
+  readonly InputTransformer?: {
+    readonly InputPathsMap: Record<string, string>;
+    readonly InputTemplate: string;
+  };
+}
+
+/** EventBridge's dot-notation JSON path ($.detail.user.alias, $.detail-type) on an event. */
+function valueAt(event: EventEnvelope, path: string): unknown {
+  return path
+    .replace(/^\$\./, "")
+    .split(".")
+    .reduce<unknown>(
+      (value, key) =>
+        value !== null && typeof value === "object"
+          ? (value as Record<string, unknown>)[key]
+          : undefined,
+      event,
+    );
+}
+
+describe("the README's routes, applied to what the local stack publishes", () => {
+  it("sends HR offboarding outcomes to HR, helpdesk tickets' outcomes to ServiceNow, with every input path resolved", async () => {
+    await takeOutcomeEvents(local.stack.sqs, local.stack.ticketingQueueUrl);
+    await run(
+      event({ occurredAt: "2026-12-01T10:00:00Z" }),
+      event({ user: { alias: "nobody" } }),
+      event({
+        ticketId: undefined,
+        user: { alias: "kwong" },
+        action: "unlock-pin",
+        newCredential: undefined,
+      }),
+      event({ cluster: "emea" }),
+      event({
+        user: { alias: "mrossi" },
+        source: "hr-offboarding",
+        action: "offboard",
+        newCredential: undefined,
+        ticketId: "LEAVER-1",
+        occurredAt: "2026-12-01T10:00:00Z",
+      }),
+      "{ not JSON",
+    );
+    const received = await takeOutcomeEvents(local.stack.sqs, local.stack.ticketingQueueUrl);
+    expect(received).toHaveLength(6);
+    const rules = readmeRules();
+    const matching = (ruleId: string) => {
+      const rule = rules.get(ruleId);
+      if (rule === undefined) throw new Error(`the README has no rule ${ruleId}`);
+      const pattern = parseEventPattern(JSON.stringify(rule.EventPattern));
+      return { rule, events: received.filter((each) => matchesPattern(pattern, each as never)) };
+    };
+
+    const hr = matching("OffboardingOutcomesRule");
+    expect(hr.events.map((each) => each.detail.ticketId)).toEqual(["LEAVER-1"]);
+
+    const servicenow = matching("HelpdeskOutcomesToServiceNow");
+    const helpdeskTickets = received.filter(
+      (each) => each.detail.source === "helpdesk" && each.detail.ticketId !== undefined,
+    );
+    expect(helpdeskTickets).toHaveLength(3);
+    expect(servicenow.events).toEqual(helpdeskTickets);
+    const transformer = servicenow.rule.Targets[0]?.InputTransformer;
+    expect(transformer).toBeDefined();
+    for (const matched of servicenow.events) {
+      let body = transformer?.InputTemplate ?? "";
+      for (const [name, path] of Object.entries(transformer?.InputPathsMap ?? {})) {
+        const value = valueAt(matched, path);
+        expect(value, `${path} in ${JSON.stringify(matched.detail)}`).toBeTypeOf("string");
+        body = body.replaceAll(`<${name}>`, String(value));
+      }
+      expect(JSON.parse(body)).toMatchObject({
+        u_number: matched.detail.ticketId,
+        u_state: matched.detail.outcome,
+        u_event_id: matched.detail.eventId,
+      });
     }
   });
 });
