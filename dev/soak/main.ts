@@ -60,6 +60,11 @@ function print(report: SoakReport): void {
           .map(([code, { events, messages }]) => `${code} ${events} (${messages} messages)`)
           .join(", "),
   );
+  const told = report.outcomeEvents;
+  line(
+    "outcome events published",
+    `${told.published} (${told.duplicates} duplicates); ${told.untold} events untold, ${told.mistold} mistold`,
+  );
   line("redriven after retries", report.redriven);
   line("RETRIES_EXHAUSTED", report.retriesExhausted);
   line("applied twice", report.appliedTwice);

@@ -77,6 +77,16 @@ export interface SoakReport {
   readonly unaccounted: number;
   /** Accounted for, but not as its kind should be (say, a plain reset dead-lettered). */
   readonly unexpected: number;
+  /**
+   * The outcome events on the bus: `untold`, events whose producer never heard what became of
+   * them; `mistold`, events told something else than what happened (applied, or its DLQ code).
+   */
+  readonly outcomeEvents: {
+    readonly published: number;
+    readonly duplicates: number;
+    readonly untold: number;
+    readonly mistold: number;
+  };
   /** A few of the unaccounted and unexpected events, for a first look. */
   readonly examples: readonly string[];
   readonly cuc: {
@@ -456,6 +466,10 @@ function tally(input: TallyInput): SoakReport {
     eventByMessageId.get(letter.sourceMessageId ?? "")?.eventId;
   const lettersByEvent = Map.groupBy(letters, (letter) => eventIdOf(letter) ?? "");
 
+  const published = stack.eventBridge.published;
+  const toldByEvent = Map.groupBy(published, (outcome) => String(outcome.detail.eventId ?? ""));
+  let untold = 0;
+  let mistold = 0;
   let appliedExactlyOnce = 0;
   let unaccounted = 0;
   let unexpected = 0;
@@ -478,6 +492,17 @@ function tally(input: TallyInput): SoakReport {
       unaccounted++;
       accounted = false;
     }
+    const told = toldByEvent.get(event.eventId) ?? [];
+    const toldRight = wasApplied
+      ? told.some((outcome) => outcome.detail.outcome === "applied")
+      : told.some((outcome) => codes.includes(String(outcome.detail.errorCode)));
+    if (told.length === 0) untold++;
+    else if (!toldRight) mistold++;
+    if (!toldRight && examples.length < MAX_EXAMPLES) {
+      examples.push(
+        `${event.eventId} (${event.kind}): outcome events [${told.map((outcome) => outcome.detail.errorCode ?? outcome.detail.outcome).join(", ")}]`,
+      );
+    }
     const expected = isExpected(event, wasApplied, codes);
     if (accounted && !expected) unexpected++;
     if ((!accounted || !expected) && examples.length < MAX_EXAMPLES)
@@ -497,6 +522,8 @@ function tally(input: TallyInput): SoakReport {
   };
   check(unaccounted === 0, `${unaccounted} event(s) unaccounted for`);
   check(unexpected === 0, `${unexpected} event(s) with an unexpected outcome`);
+  check(untold === 0, `${untold} event(s) whose outcome was never published`);
+  check(mistold === 0, `${mistold} event(s) whose outcome events say something else`);
   check(appliedTwice === 0, `${appliedTwice} user(s) with an event applied twice`);
   check(staleApplied === 0, `${staleApplied} stale event(s) applied over a newer one`);
   check(redriven === 0, `${redriven} message(s) redriven to the DLQ after retries`);
@@ -551,6 +578,12 @@ function tally(input: TallyInput): SoakReport {
     replayed: input.replayed,
     expectedReplays: input.expectedReplays,
     appliedExactlyOnce,
+    outcomeEvents: {
+      published: published.length,
+      duplicates: published.filter((outcome) => outcome.detail.duplicate === true).length,
+      untold,
+      mistold,
+    },
     deadLettered,
     redriven,
     retriesExhausted,

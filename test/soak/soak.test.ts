@@ -15,7 +15,10 @@ describe("soak, short: npm run soak's mix at 200 events", () => {
       staleApplied: 0,
       redriven: 0,
       retriesExhausted: 0,
+      // Every producer heard what became of its event; duplicates and the replay add more.
+      outcomeEvents: { untold: 0, mistold: 0 },
     });
+    expect(report.outcomeEvents.published).toBeGreaterThan(report.events);
     const deadLettered = Object.values(report.deadLettered).reduce(
       (sum, { events }) => sum + events,
       0,
