@@ -65,6 +65,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       if (delta > 0) dynamodbByOperation[operation] = delta;
     }
     const dynamodbCalls = Object.values(dynamodbByOperation).reduce((sum, n) => sum + n, 0);
+    const outcomePublishes = stack.eventBridge.requests.filter(
+      (operation) => operation === "PutEvents",
+    ).length;
     const deadLettered = await deadLetterCount(stack);
     const per1000 = (n: number) => round((n * 1000) / events);
     // A run shorter than a minute (or than the cache window) is judged as one whole one.
@@ -113,6 +116,11 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         calls: dynamodbCalls,
         callsPerEvent: round(dynamodbCalls / events),
         byOperation: dynamodbByOperation,
+      },
+      // One outcome event per settled record, one PutEvents each.
+      eventBridge: {
+        putEvents: outcomePublishes,
+        putEventsPerEvent: round(outcomePublishes / events),
       },
     };
     return {

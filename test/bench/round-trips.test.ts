@@ -28,6 +28,7 @@ interface Figures {
     peakConcurrency: number;
   };
   dynamodb: { calls: number; byOperation: Record<string, number> };
+  eventBridge: { putEvents: number };
 }
 
 describe("bench: round trips, quick", () => {
@@ -60,6 +61,7 @@ describe("bench: round trips, quick", () => {
         figures.secretsManager.resetValueReads.expected +
         figures.secretsManager.deliveryWrites.expected,
     );
+    expect(figures.eventBridge.putEvents).toBe(figures.events);
     expect(figures.cuc.freshAuthentications).toBe(1);
     expect(figures.cuc.tlsHandshakes).toBeGreaterThanOrEqual(1);
     expect(figures.cuc.tlsHandshakes).toBeLessThanOrEqual(figures.cupiMaxInFlight);
