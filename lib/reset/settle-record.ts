@@ -59,12 +59,12 @@ async function retryLater(
   outcome: Retry,
   settleDeadline: number,
   dependencies: SettlingDependencies,
+  { applied = false }: { applied?: boolean } = {},
 ): Promise<RecordOutcome> {
   const { retryBackoff, sourceQueues } = dependencies;
   const receiveCount = receiveCountOf(record);
   try {
-    const maxReceiveCount = await sourceQueues.maxReceiveCount(record.eventSourceARN);
-    if (maxReceiveCount !== undefined && receiveCount >= maxReceiveCount) {
+    if (await isLastReceive(record, dependencies)) {
       return await deadLetter(
         record,
         {
@@ -77,6 +77,8 @@ async function retryLater(
         },
         settleDeadline,
         dependencies,
+        // An applied event is never announced as failed: a replay announces it applied.
+        { announce: !applied },
       );
     }
     const seconds = retryDelaySeconds(receiveCount, outcome.cucUnavailable === true, retryBackoff);
@@ -91,7 +93,8 @@ async function retryLater(
 /**
  * An applied record is done once its producer can learn so. If its outcome cannot be published,
  * it is retried like a transient failure: the redelivery finds the event applied (idempotency)
- * and publishes the stored outcome again, marked duplicate.
+ * and publishes the stored outcome again, marked duplicate. On the last receive it goes to the
+ * DLQ as RETRIES_EXHAUSTED, unannounced, so that a replay announces it.
  */
 async function announceApplied(
   record: SQSRecord,
@@ -111,7 +114,17 @@ async function announceApplied(
     },
     settleDeadline,
     dependencies,
+    { applied: true },
   );
+}
+
+/** Whether this is the last receive the queue's redrive policy allows; false when unknown. */
+async function isLastReceive(
+  record: SQSRecord,
+  { sourceQueues }: SettlingDependencies,
+): Promise<boolean> {
+  const maxReceiveCount = await sourceQueues.maxReceiveCount(record.eventSourceARN);
+  return maxReceiveCount !== undefined && receiveCountOf(record) >= maxReceiveCount;
 }
 
 /** Publishes a settled outcome; returns why it could not be, or undefined once it was. */
@@ -136,13 +149,16 @@ async function announce(
 /**
  * Announces a record's failure, then writes it to the DLQ; if either cannot be done, it is
  * retried instead. Announcing first: a DLQ send that fails after it costs a second announcement
- * (consumers deduplicate), never a second DLQ copy nor a failure nobody heard of.
+ * (consumers deduplicate), never a second DLQ copy nor a failure nobody heard of. On the last
+ * receive a failure that could not be announced still goes to the DLQ, its reason saying so,
+ * rather than leave the redrive policy to move it without one; a replay announces it.
  */
 async function deadLetter(
   record: SQSRecord,
   outcome: DeadLettered,
   settleDeadline: number,
   dependencies: SettlingDependencies,
+  { announce: announced = true }: { announce?: boolean } = {},
 ): Promise<RecordOutcome> {
   const retry = (reason: string): RecordOutcome => ({
     status: "retry",
@@ -153,14 +169,21 @@ async function deadLetter(
   if (settleDeadline - Date.now() < MIN_SETTLING_CALL_TIME_MS) {
     return retry(`no time left to dead-letter ${outcome.code}`);
   }
-  const unannounced = await announce(record, outcome, settleDeadline, dependencies);
-  if (unannounced !== undefined) return retry(`${outcome.code}; ${unannounced}`);
+  let reason = outcome.reason;
+  const unannounced = announced
+    ? await announce(record, outcome, settleDeadline, dependencies)
+    : undefined;
+  if (unannounced !== undefined) {
+    const last = await isLastReceive(record, dependencies).catch(() => false);
+    if (!last) return retry(`${outcome.code}; ${unannounced}`);
+    reason = `${reason} (${unannounced} on the last receive: a replay announces it)`;
+  }
   const { deadLetters } = dependencies;
   try {
     await deadLetters.send({
       body: record.body,
       errorCode: outcome.code,
-      errorMessage: outcome.reason,
+      errorMessage: reason,
       sourceMessageId: record.messageId,
       receiveCount: receiveCountOf(record),
       eventId: outcome.eventId,
@@ -168,7 +191,7 @@ async function deadLetter(
       action: outcome.event?.action,
       replayCount: record.messageAttributes.replayCount?.stringValue,
     });
-    return outcome;
+    return { ...outcome, reason };
   } catch (error) {
     return retry(
       `DLQ send failed (${error instanceof Error ? error.name : "unknown"}) for ${outcome.code}`,

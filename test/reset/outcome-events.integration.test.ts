@@ -324,6 +324,54 @@ describe("outcome events on the local stack", () => {
     expect(letters.map((letter) => letter.attributes.receiveCount)).toEqual(["2"]);
   });
 
+  it("dead-letters an applied event whose outcome never got published, unannounced, and a replay announces it applied", async () => {
+    // maxReceiveCount is 3: every receive's PutEvents entry fails.
+    local.stack.eventBridge.failEntriesNext(3);
+    const body = event({
+      user: { alias: "kwong" },
+      action: "unlock-pin",
+      newCredential: undefined,
+    });
+    const [messageId] = await run(body);
+
+    // Never announced as failed: CUC took it.
+    expect(publishedFor(body.eventId as string)).toEqual([]);
+    const letters = (await readDeadLetters(local.stack.sqs, local.stack.queues.dlqUrl)).filter(
+      (letter) => isDeadLetterOf(letter, [messageId as string]),
+    );
+    expect(letters.map((letter) => letter.attributes.errorCode)).toEqual(["RETRIES_EXHAUSTED"]);
+    expect(letters[0]?.attributes.errorMessage).toMatch(
+      /last: applied; publishing its outcome failed \(OutcomeNotPublishedError\)$/,
+    );
+    expect(putsTo(ids.kwong)).toBe(1);
+
+    await run(body);
+    expect(publishedFor(body.eventId as string)).toMatchObject([
+      { detailType: "Credential Reset Applied", detail: { duplicate: true } },
+    ]);
+    expect(putsTo(ids.kwong)).toBe(1);
+  });
+
+  it("dead-letters a failure it could not announce on the last receive, its reason saying so", async () => {
+    local.stack.eventBridge.failEntriesNext(3);
+    const body = event({ user: { alias: "nobody-at-all" } });
+    const [messageId] = await run(body);
+
+    expect(publishedFor(body.eventId as string)).toEqual([]);
+    const letters = (await readDeadLetters(local.stack.sqs, local.stack.queues.dlqUrl)).filter(
+      (letter) => isDeadLetterOf(letter, [messageId as string]),
+    );
+    expect(letters.map((letter) => letter.attributes)).toMatchObject([
+      {
+        errorCode: "USER_NOT_FOUND",
+        receiveCount: "3",
+        errorMessage: expect.stringMatching(
+          /no user has this alias \(publishing its outcome failed \(OutcomeNotPublishedError\) on the last receive: a replay announces it\)$/,
+        ),
+      },
+    ]);
+  });
+
   it("marks a delivered value applied once CUC took it, and names the secret in the outcome", async () => {
     const {
       secretId,
