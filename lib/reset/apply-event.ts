@@ -20,6 +20,7 @@ import {
   deliveryTarget,
   notAppliedDocument,
   pendingDocument,
+  withdrawSuperseded,
 } from "./delivery.ts";
 import { sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
 import type { Claim, OrderingGuard } from "./ordering.ts";
@@ -103,7 +104,12 @@ export async function applyEvent(
       for (const change of changes) {
         effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
       }
-      await confirmDeliveries(secrets, event, changes, new Map());
+      const deliverTo = deliveryTarget(event);
+      if (deliverTo !== undefined) {
+        await afterCucTookIt(() =>
+          withdrawSuperseded(secrets, deliverTo, event, [...newValues.keys()]),
+        );
+      }
       return user;
     }
     // The newer event settles this one's unsettled PUT as it takes over: ask again after it.
@@ -164,7 +170,7 @@ export async function applyEvent(
       effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
     completed = true;
-    await confirmDeliveries(secrets, event, changes, delivered);
+    await afterCucTookIt(() => confirmDeliveries(secrets, event, changes, delivered));
   } catch (error) {
     if (delivered.size > 0 && [...newValues.keys()].some((kind) => !landed.has(kind))) {
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
@@ -182,6 +188,21 @@ export async function applyEvent(
  * one an earlier delivery wrote whose PUT landed. Failing here retries the event, and its next
  * delivery confirms what it finds pending.
  */
+/**
+ * Secrets Manager work once CUC took the change: its failure (throttling, a key the role may not
+ * decrypt with, a secret scheduled for deletion) must not make an applied event look refused, so
+ * it is retried; the redelivery finds the PUT landed and does this part again.
+ */
+async function afterCucTookIt(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    throw new TransientFailure(
+      `CUC took the change; updating the delivery secret failed (${error instanceof Error ? error.name : "unknown"})`,
+    );
+  }
+}
+
 async function confirmDeliveries(
   secrets: SecretStore,
   event: ResetEvent,

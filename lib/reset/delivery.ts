@@ -36,6 +36,11 @@ export function notAppliedDocument(event: ResetEvent): SecretValue {
   return document(event, { status: "not-applied" }, "writtenAt");
 }
 
+/** Replaces a value CUC took but a newer event has since replaced: it no longer works. */
+export function supersededDocument(event: ResetEvent): SecretValue {
+  return document(event, { status: "superseded" }, "writtenAt");
+}
+
 function document(
   event: ResetEvent,
   content: Record<string, string>,
@@ -66,6 +71,22 @@ export async function confirmDelivery(
 ): Promise<void> {
   const landed = value ?? pendingValueOf(await secrets.fresh(secretId), event, kind);
   if (landed !== undefined) await secrets.put(secretId, appliedDocument(event, kind, landed));
+}
+
+/**
+ * An earlier delivery's value landed, but a newer event has since changed the credential: the
+ * pending value it left is withdrawn as superseded. Anything else in the secret is left alone.
+ */
+export async function withdrawSuperseded(
+  secrets: Pick<SecretStore, "fresh" | "put">,
+  secretId: string,
+  event: ResetEvent,
+  kinds: readonly CredentialKind[],
+): Promise<void> {
+  const stored = await secrets.fresh(secretId);
+  if (kinds.some((kind) => pendingValueOf(stored, event, kind) !== undefined)) {
+    await secrets.put(secretId, supersededDocument(event));
+  }
 }
 
 function pendingValueOf(
