@@ -55,18 +55,37 @@ export const REDRIVEN = "REDRIVEN_AFTER_RETRIES";
  */
 export function deadLetterEntry(message: Message): DeadLetterEntry {
   const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
-  const parsed = parseRecordBody(message.Body ?? "");
-  const event = parsed.ok ? parsed.event : undefined;
+  const eventId = attribute("eventId");
+  const source = attribute("source");
+  const action = attribute("action");
+  // Parsed only when an attribute is missing: listing and replay read every message.
+  const fromBody =
+    eventId === undefined || source === undefined || action === undefined
+      ? eventFieldsOf(message.Body ?? "")
+      : {};
   return {
     messageId: message.MessageId ?? "",
     errorCode: attribute("errorCode") ?? REDRIVEN,
     errorMessage:
       attribute("errorMessage") ?? "failed transiently until the queue's maxReceiveCount",
-    eventId: attribute("eventId") ?? (parsed.ok ? parsed.event.eventId : parsed.eventId),
-    source: attribute("source") ?? event?.source,
-    action: attribute("action") ?? event?.action,
+    eventId: eventId ?? fromBody.eventId,
+    source: source ?? fromBody.source,
+    action: action ?? fromBody.action,
     failedAt: attribute("failedAt"),
     sourceMessageId: attribute("sourceMessageId"),
+  };
+}
+
+/** The eventId, source and action a body has, as far as it can be parsed. */
+function eventFieldsOf(
+  body: string,
+): Partial<Pick<DeadLetterEntry, "eventId" | "source" | "action">> {
+  const parsed = parseRecordBody(body);
+  if (!parsed.ok) return { eventId: parsed.eventId };
+  return {
+    eventId: parsed.event.eventId,
+    source: parsed.event.source,
+    action: parsed.event.action,
   };
 }
 

@@ -184,11 +184,6 @@ export async function applyEvent(
 }
 
 /**
- * Once CUC took every change, a delivered value is marked applied: this delivery's own, or the
- * one an earlier delivery wrote whose PUT landed. Failing here retries the event, and its next
- * delivery confirms what it finds pending.
- */
-/**
  * Secrets Manager work once CUC took the change: its failure (throttling, a key the role may not
  * decrypt with, a secret scheduled for deletion) must not make an applied event look refused, so
  * it is retried; the redelivery finds the PUT landed and does this part again.
@@ -203,6 +198,11 @@ async function afterCucTookIt(work: () => Promise<void>): Promise<void> {
   }
 }
 
+/**
+ * Once CUC took every change, a delivered value is marked applied: this delivery's own, or the
+ * one an earlier delivery wrote whose PUT landed. Failing here retries the event, and its next
+ * delivery confirms what it finds pending.
+ */
 async function confirmDeliveries(
   secrets: SecretStore,
   event: ResetEvent,

@@ -78,7 +78,7 @@ async function retryLater(
         settleDeadline,
         dependencies,
         // An applied event is never announced as failed: a replay announces it applied.
-        { announce: !applied },
+        { announce: !applied, lastReceive: true },
       );
     }
     const seconds = retryDelaySeconds(receiveCount, outcome.cucUnavailable === true, retryBackoff);
@@ -158,7 +158,7 @@ async function deadLetter(
   outcome: DeadLettered,
   settleDeadline: number,
   dependencies: SettlingDependencies,
-  { announce: announced = true }: { announce?: boolean } = {},
+  { announce: announced = true, lastReceive }: { announce?: boolean; lastReceive?: boolean } = {},
 ): Promise<RecordOutcome> {
   const retry = (reason: string): RecordOutcome => ({
     status: "retry",
@@ -174,7 +174,7 @@ async function deadLetter(
     ? await announce(record, outcome, settleDeadline, dependencies)
     : undefined;
   if (unannounced !== undefined) {
-    const last = await isLastReceive(record, dependencies).catch(() => false);
+    const last = lastReceive ?? (await isLastReceive(record, dependencies).catch(() => false));
     if (!last) return retry(`${outcome.code}; ${unannounced}`);
     reason = `${reason} (${unannounced} on the last receive: a replay announces it)`;
   }
