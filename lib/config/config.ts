@@ -1,3 +1,4 @@
+import { CupiBaseUrlError, parseCupiBaseUrl } from "../cupi/base-url.ts";
 import { ACTIONS, type Action, isClusterName } from "../events/contract.ts";
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from "../redelivery/backoff.ts";
 import { secretName } from "../secrets/secret-name.ts";
@@ -99,7 +100,8 @@ export const DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600;
 
 /** Reads and checks the configuration once, at cold start: a bad value stops the function there. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
-  const clusters = parseClusters(env.CUPI_CLUSTERS);
+  const allowInsecureHttp = booleanFlag("CUPI_ALLOW_INSECURE_HTTP", env.CUPI_ALLOW_INSECURE_HTTP);
+  const clusters = parseClusters(env.CUPI_CLUSTERS, allowInsecureHttp);
   const baseUrl = nonEmpty(env.CUPI_BASE_URL);
   const secretId = nonEmpty(env.CUPI_SECRET_ID);
   if ((baseUrl === undefined) !== (secretId === undefined)) {
@@ -108,14 +110,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   if (baseUrl === undefined && clusters.size === 0) {
     throw new ConfigurationError("set CUPI_BASE_URL and CUPI_SECRET_ID, or CUPI_CLUSTERS");
   }
-  const dlqUrl = nonEmpty(env.DLQ_URL);
-  if (dlqUrl === undefined) throw new ConfigurationError("DLQ_URL is required");
+  const dlqUrl = queueUrl("DLQ_URL", env.DLQ_URL);
   const cupiMaxInFlight = positiveInteger("CUPI_MAX_IN_FLIGHT", env.CUPI_MAX_IN_FLIGHT, 2);
   return {
     defaultCluster:
       baseUrl === undefined || secretId === undefined
         ? undefined
-        : { name: "default", baseUrl: requireUrl("CUPI_BASE_URL", baseUrl), secretId },
+        : {
+            name: "default",
+            baseUrl: cupiBaseUrl("CUPI_BASE_URL", baseUrl, allowInsecureHttp),
+            secretId,
+          },
     clusters,
     dlqUrl,
     outcomeEventBus: eventBus(env.OUTCOME_EVENT_BUS),
@@ -135,7 +140,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       env.RECORD_CONCURRENCY,
       2 * cupiMaxInFlight,
     ),
-    allowInsecureHttp: env.CUPI_ALLOW_INSECURE_HTTP === "true",
+    allowInsecureHttp,
     cupiTimeouts: {
       connectMs: positiveInteger("CUPI_CONNECT_TIMEOUT_MS", env.CUPI_CONNECT_TIMEOUT_MS, 5_000),
       headersMs: positiveInteger("CUPI_HEADERS_TIMEOUT_MS", env.CUPI_HEADERS_TIMEOUT_MS, 10_000),
@@ -198,7 +203,10 @@ function retryBackoff(env: Readonly<Record<string, string | undefined>>): RetryB
   return { baseDelaySeconds, maxDelaySeconds };
 }
 
-function parseClusters(value: string | undefined): Map<string, ClusterConfig> {
+function parseClusters(
+  value: string | undefined,
+  allowInsecureHttp: boolean,
+): Map<string, ClusterConfig> {
   const clusters = new Map<string, ClusterConfig>();
   if (nonEmpty(value) === undefined) return clusters;
   let parsed: unknown;
@@ -222,7 +230,7 @@ function parseClusters(value: string | undefined): Map<string, ClusterConfig> {
     }
     clusters.set(name, {
       name,
-      baseUrl: requireUrl(`CUPI_CLUSTERS.${name}.baseUrl`, baseUrl),
+      baseUrl: cupiBaseUrl(`CUPI_CLUSTERS.${name}.baseUrl`, baseUrl, allowInsecureHttp),
       secretId,
     });
   }
@@ -243,9 +251,48 @@ function parseActions(value: string | undefined): Set<Action> {
   return actions;
 }
 
-function requireUrl(name: string, value: string): string {
-  if (!URL.canParse(value)) throw new ConfigurationError(`${name} must be a URL`);
-  return value;
+/** The base URL as the client will use it (a trailing `/vmrest` dropped), or what is wrong. */
+function cupiBaseUrl(name: string, value: string, allowInsecureHttp: boolean): string {
+  if (/^http:/i.test(value) && !allowInsecureHttp) {
+    throw new ConfigurationError(
+      `${name} must use https://; http:// is only for the local simulator, with CUPI_ALLOW_INSECURE_HTTP=true`,
+    );
+  }
+  try {
+    return parseCupiBaseUrl(value, allowInsecureHttp).href.replace(/\/$/, "");
+  } catch (error) {
+    if (!(error instanceof CupiBaseUrlError)) throw error;
+    throw new ConfigurationError(`${name} ${error.message.replace(/^CUPI base URL /, "")}`);
+  }
+}
+
+// An SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
+// http://host:port/…/<name>. The name is SQS's: 1-80 of A-Z a-z 0-9 _ -, optionally .fifo.
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}(?:\.fifo)?$/;
+
+function queueUrl(name: string, value: string | undefined): string {
+  const url = nonEmpty(value);
+  if (url === undefined) throw new ConfigurationError(`${name} is required`);
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  const queueName = parsed?.pathname.split("/").at(-1) ?? "";
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== "https:" && parsed.protocol !== "http:") ||
+    !QUEUE_NAME.test(queueName)
+  ) {
+    throw new ConfigurationError(
+      `${name} must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>), not ${JSON.stringify(url.slice(0, 200))}`,
+    );
+  }
+  return url;
+}
+
+/** "true" or "false" in any case; anything else is a mistake worth stopping for. */
+function booleanFlag(name: string, value: string | undefined): boolean {
+  const setting = nonEmpty(value)?.toLowerCase();
+  if (setting === undefined || setting === "false") return false;
+  if (setting === "true") return true;
+  throw new ConfigurationError(`${name} must be "true" or "false", not ${JSON.stringify(value)}`);
 }
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {

@@ -7,6 +7,7 @@ import {
   circuitBreakerForOrigin,
 } from "./circuit-breaker.ts";
 import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
+import { EndpointCheck } from "./endpoint-check.ts";
 import {
   parseAlternateExtensions,
   parseAuthenticationRule,
@@ -112,6 +113,7 @@ export class CupiClient {
   readonly #defaultCallTimeoutMs: number;
   readonly #accept: string;
   readonly #authenticationCooldownMs: number;
+  readonly #endpoint = new EndpointCheck();
   #username: string;
   #password: SecretValue;
   #authorization: string;
@@ -353,9 +355,12 @@ export class CupiClient {
         },
       );
     } catch (error) {
-      throw error instanceof CupiError
-        ? error.withAttempts(Math.max(attempts, error.attempts))
-        : error;
+      if (!(error instanceof CupiError)) throw error;
+      const counted = error.withAttempts(Math.max(attempts, error.attempts));
+      if (counted.kind !== "not-found" || counted.status !== 404) throw counted;
+      throw await this.#endpoint.explain(counted, () =>
+        this.version({ deadline, ...(call?.signal === undefined ? {} : { signal: call.signal }) }),
+      );
     }
   }
 

@@ -11,6 +11,12 @@ export type CupiErrorKind =
   | "not-permitted"
   /** 404: no such user, or a lookup with no match. */
   | "not-found"
+  /**
+   * The base URL does not lead to CUPI: the user search answered 404 (CUPI answers an empty list
+   * when no user matches), or a 404 came while `/vmrest/version` did not answer as CUPI does. A
+   * fault of the deployment, never a missing user: worth retrying once the URL is fixed.
+   */
+  | "not-cupi"
   /** A lookup matched more than one user exactly. */
   | "ambiguous"
   /** Refused before any request: an unsafe identifier or value. */
@@ -35,6 +41,7 @@ export type CupiErrorKind =
 
 const RETRYABLE_KINDS: ReadonlySet<CupiErrorKind> = new Set([
   "authentication",
+  "not-cupi",
   "busy",
   "server",
   "timeout",

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { getCACertificates } from "node:tls";
 import { Pool } from "undici";
+import { parseCupiBaseUrl } from "./base-url.ts";
 import { CupiError } from "./errors.ts";
 
 export interface CupiTimeouts {
@@ -65,7 +66,7 @@ export class CupiTransport {
   readonly #pool: Pool;
 
   constructor(options: CupiTransportOptions) {
-    const url = parseBaseUrl(options.baseUrl, options.allowInsecureHttp === true);
+    const url = parseCupiBaseUrl(options.baseUrl, options.allowInsecureHttp === true);
     this.origin = url.origin;
     this.#pathPrefix = url.pathname.replace(/\/+$/, "");
     const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -117,29 +118,6 @@ export class CupiTransport {
   toString(): string {
     return `CupiTransport(${this.origin})`;
   }
-}
-
-function parseBaseUrl(baseUrl: string, allowInsecureHttp: boolean): URL {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new TypeError("CUPI base URL is not a valid URL");
-  }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && allowInsecureHttp)) {
-    throw new TypeError(
-      url.protocol === "http:"
-        ? "CUPI base URL must use https:// (http:// is only for the local simulator, with allowInsecureHttp)"
-        : "CUPI base URL must use https://",
-    );
-  }
-  if (url.username !== "" || url.password !== "") {
-    throw new TypeError("CUPI base URL must not contain credentials");
-  }
-  if (url.search !== "" || url.hash !== "") {
-    throw new TypeError("CUPI base URL must not contain a query or fragment");
-  }
-  return url;
 }
 
 function requirePem(pem: string): string {

@@ -47,9 +47,18 @@ export class TransientFailure extends Error {
   override readonly name = "TransientFailure";
   /** CUC is known to be unavailable (its circuit breaker is open): retry at the long end. */
   readonly cucUnavailable: boolean;
+  /**
+   * The deployment, not the event, is at fault (a wrong base URL, service account or trust): every
+   * event would fail the same way until a person fixes it, so it is retried and reported loudly.
+   */
+  readonly deploymentFault: boolean;
 
-  constructor(reason: string, options: { readonly cucUnavailable?: boolean } = {}) {
+  constructor(
+    reason: string,
+    options: { readonly cucUnavailable?: boolean; readonly deploymentFault?: boolean } = {},
+  ) {
     super(reason);
     this.cucUnavailable = options.cucUnavailable ?? false;
+    this.deploymentFault = options.deploymentFault ?? false;
   }
 }

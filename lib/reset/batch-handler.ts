@@ -14,6 +14,7 @@ import { ConcurrencyLimiter, limiterReports } from "../cupi/limiter.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "../outcome/failures.ts";
+import { DeploymentFaultReport } from "./deployment-fault-report.ts";
 import { InvocationBudget } from "./invocation-budget.ts";
 import type { ResetProcessor } from "./process-record.ts";
 import { logAudit, logRecord } from "./record-log.ts";
@@ -44,6 +45,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
     // Records wait for a slot rather than all starting at once, so the time check below is
     // made when a record really starts.
     const slots = new ConcurrencyLimiter(config.recordConcurrency);
+    const deploymentFaults = new DeploymentFaultReport();
 
     const handleRecord = (record: SQSRecord): Promise<void> =>
       slots.run(async () => {
@@ -56,6 +58,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
           logger,
         );
         logRecord(logger, record, outcome, Date.now() - started);
+        deploymentFaults.note(outcome);
         if (outcome.status === "retry") throw new TransientFailure(outcome.reason);
       });
 
@@ -81,6 +84,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
     } finally {
       budget.end();
       logThrottling(logger, throttleBefore, limiterReports());
+      deploymentFaults.log(logger);
     }
   };
 }

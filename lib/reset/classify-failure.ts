@@ -19,7 +19,24 @@ const CUPI_CODES: Partial<Record<CupiError["kind"], ErrorCode>> = {
   "invalid-input": "INVALID_EVENT",
 };
 
-/** Turns any failure into a permanent (DLQ) or transient (redeliver) verdict with a reason. */
+/**
+ * CUPI failures that say the deployment, not the event, is wrong: a base URL that does not lead to
+ * CUPI, a service account CUC refuses, a certificate not trusted, a redirect or an answer that is
+ * not CUPI's. Every event would fail alike, so none is dead-lettered for it: each is retried while
+ * a person fixes the configuration (the per-invocation warning and the queue-age alarm say so).
+ */
+const DEPLOYMENT_FAULTS: ReadonlySet<CupiError["kind"]> = new Set([
+  "not-cupi",
+  "authentication",
+  "tls",
+  "client-bug",
+]);
+
+/**
+ * Turns any failure into a permanent (DLQ) or transient (redeliver) verdict with a reason. The
+ * rule (README, "Whose fault is it"): what is wrong with the event is dead-lettered with its code;
+ * what is wrong with the deployment, or passing (CUC busy or down, AWS throttling), is retried.
+ */
 export function classify(
   error: unknown,
   event: ResetEvent,
@@ -51,9 +68,9 @@ export function classify(
     return new TransientFailure(`idempotency store unavailable (${error.name})`);
   }
   if (error instanceof CupiError) {
-    // Faults of the deployment rather than of the event (an untrusted certificate, a redirect,
-    // an unreadable answer) are retried too: dead-lettering every event on its first receive
-    // would leave no time to fix the configuration while the queue-age alarm fires.
+    if (DEPLOYMENT_FAULTS.has(error.kind)) {
+      return new TransientFailure(error.message, { deploymentFault: true });
+    }
     const code = error.retryable ? undefined : CUPI_CODES[error.kind];
     if (code === undefined) {
       return new TransientFailure(error.message, { cucUnavailable: error.kind === "unavailable" });
@@ -76,10 +93,11 @@ export function classify(
   if (error instanceof CredentialGenerationError) {
     return new PermanentFailure("CREDENTIAL_REJECTED", error.message);
   }
-  // The service account's secret is the deployment's, not the event's: retried like the above.
-  if (error instanceof SecretUnavailableError || error instanceof ServiceAccountError) {
-    return new TransientFailure(error.message);
+  // The service account's secret is the deployment's, not the event's.
+  if (error instanceof ServiceAccountError) {
+    return new TransientFailure(error.message, { deploymentFault: true });
   }
+  if (error instanceof SecretUnavailableError) return new TransientFailure(error.message);
   // Unknown failures (bugs included) are retried, then dead-lettered by the redrive policy:
   // never dropped, never dead-lettered with a guessed reason.
   return new TransientFailure(

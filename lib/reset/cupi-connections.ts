@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import type { ClusterConfig } from "../config/config.ts";
 import { CupiClient, type CupiClientOptions } from "../cupi/client.ts";
 import { SecretNotFoundError, type SecretStore } from "../secrets/secret-store.ts";
@@ -107,8 +108,26 @@ function parseServiceAccount(secretId: string, secret: SecretValue): ServiceAcco
       `service-account secret ${secretId} needs string "username" and "password"`,
     );
   }
-  if (caCertificate !== undefined && typeof caCertificate !== "string") {
-    throw new ServiceAccountError(`service-account secret ${secretId}: caCertificate must be PEM`);
+  // HTTP Basic cannot carry a colon in the user name.
+  if (username.includes(":")) {
+    throw new ServiceAccountError(
+      `service-account secret ${secretId}: "username" must not contain a colon`,
+    );
+  }
+  if (caCertificate !== undefined && !isPemCertificate(caCertificate)) {
+    throw new ServiceAccountError(
+      `service-account secret ${secretId}: "caCertificate" is not a PEM certificate (-----BEGIN CERTIFICATE----- …); omit it to trust only public CAs`,
+    );
   }
   return { username, password: new SecretValue(password), caCertificate };
+}
+
+function isPemCertificate(value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  try {
+    new X509Certificate(value);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -122,6 +122,7 @@ export class ResetProcessor {
             event,
             effects,
             cucUnavailable: failure.cucUnavailable,
+            deploymentFault: failure.deploymentFault,
           };
     }
   }

@@ -57,6 +57,8 @@ export type RecordOutcome =
       readonly effects?: AttemptEffects;
       /** CUC is known to be unavailable: the next try waits the longest backoff. */
       readonly cucUnavailable?: boolean;
+      /** The deployment is at fault, not the event (see TransientFailure.deploymentFault). */
+      readonly deploymentFault?: boolean;
       /** How long the record stays hidden before its next receive, once that is set. */
       readonly retryInSeconds?: number;
     };

@@ -120,14 +120,17 @@ describe("defaults", () => {
     ).toEqual({ baseDelaySeconds: 10, maxDelaySeconds: 3_600 });
   });
 
-  it.each(["false", "1", "yes", "TRUE", ""])(
-    "allows insecure http only for exactly true, not %j",
-    (value) => {
-      expect(loadConfig({ ...MINIMAL, CUPI_ALLOW_INSECURE_HTTP: value }).allowInsecureHttp).toBe(
-        false,
-      );
-    },
-  );
+  it.each([
+    ["false", false],
+    ["", false],
+    ["true", true],
+    ["TRUE", true],
+    [" False ", false],
+  ])("reads CUPI_ALLOW_INSECURE_HTTP=%j as %s", (value, allowed) => {
+    expect(loadConfig({ ...MINIMAL, CUPI_ALLOW_INSECURE_HTTP: value }).allowInsecureHttp).toBe(
+      allowed,
+    );
+  });
 });
 
 describe("refused configurations", () => {
@@ -171,9 +174,66 @@ describe("refused configurations", () => {
   it.each(["cuc-pub.example.com", "https://", "not a url", "//cuc-pub.example.com"])(
     "a CUPI_BASE_URL that is no URL: %j",
     (url) => {
-      expect(refusal({ ...MINIMAL, CUPI_BASE_URL: url })).toBe("CUPI_BASE_URL must be a URL");
+      expect(refusal({ ...MINIMAL, CUPI_BASE_URL: url })).toBe("CUPI_BASE_URL is not a valid URL");
     },
   );
+
+  it.each(["1", "yes", "on", "ture"])("a CUPI_ALLOW_INSECURE_HTTP of %j", (value) => {
+    expect(refusal({ ...MINIMAL, CUPI_ALLOW_INSECURE_HTTP: value })).toBe(
+      `CUPI_ALLOW_INSECURE_HTTP must be "true" or "false", not "${value}"`,
+    );
+  });
+
+  it("an http:// CUPI_BASE_URL without CUPI_ALLOW_INSECURE_HTTP, at cold start", () => {
+    expect(refusal({ ...MINIMAL, CUPI_BASE_URL: "http://x" })).toBe(
+      "CUPI_BASE_URL must use https://; http:// is only for the local simulator, with CUPI_ALLOW_INSECURE_HTTP=true",
+    );
+    expect(
+      loadConfig({ ...MINIMAL, CUPI_BASE_URL: "http://x", CUPI_ALLOW_INSECURE_HTTP: "TRUE" })
+        .defaultCluster?.baseUrl,
+    ).toBe("http://x");
+  });
+
+  it.each([
+    ["ftp://cuc.example.com", "CUPI_BASE_URL must use https://, not ftp://"],
+    ["https://svc:pw@cuc.example.com", "CUPI_BASE_URL must not contain credentials"],
+    ["https://cuc.example.com/?x=1", "CUPI_BASE_URL must not contain a query or fragment"],
+  ])("a CUPI_BASE_URL the client would refuse: %j", (url, message) => {
+    expect(refusal({ ...MINIMAL, CUPI_BASE_URL: url })).toBe(message);
+    // Never the credentials of a pasted URL.
+    expect(refusal({ ...MINIMAL, CUPI_BASE_URL: url })).not.toContain("pw");
+  });
+
+  it.each([
+    ["https://cuc.example.com/vmrest", "https://cuc.example.com"],
+    ["https://cuc.example.com/vmrest/", "https://cuc.example.com"],
+    ["https://cuc.example.com:8443/proxy/vmrest", "https://cuc.example.com:8443/proxy"],
+    ["https://cuc.example.com/", "https://cuc.example.com"],
+  ])("accepts a base URL ending in /vmrest as the server's address: %j", (url, expected) => {
+    expect(loadConfig({ ...MINIMAL, CUPI_BASE_URL: url }).defaultCluster?.baseUrl).toBe(expected);
+    const clusters = JSON.stringify({ emea: { baseUrl: url, secretId: "s" } });
+    expect(loadConfig({ DLQ_URL, CUPI_CLUSTERS: clusters }).clusters.get("emea")?.baseUrl).toBe(
+      expected,
+    );
+  });
+
+  it.each([
+    "not-a-url",
+    "cupi-reset-dlq",
+    "arn:aws:sqs:eu-central-1:123456789012:cupi-reset-dlq",
+    "https://sqs.eu-central-1.amazonaws.com/123456789012/",
+    "https://sqs.eu-central-1.amazonaws.com/123456789012/bad name",
+    "ftp://sqs.eu-central-1.amazonaws.com/123456789012/q",
+  ])("a DLQ_URL that is no SQS queue URL: %j", (url) => {
+    expect(refusal({ ...MINIMAL, DLQ_URL: url })).toMatch(/^DLQ_URL must be an SQS queue URL/);
+  });
+
+  it.each([
+    "https://sqs.eu-central-1.amazonaws.com/123456789012/cupi-reset-dlq.fifo",
+    "http://127.0.0.1:9324/000000000000/cupi-reset-dlq",
+  ])("accepts the queue URLs of SQS and of the local emulator: %j", (url) => {
+    expect(loadConfig({ ...MINIMAL, DLQ_URL: url }).dlqUrl).toBe(url);
+  });
 
   it.each(["{", "emea", "{'emea': {}}"])("CUPI_CLUSTERS that is not JSON: %j", (value) => {
     expect(refusal({ ...MINIMAL, CUPI_CLUSTERS: value })).toBe("CUPI_CLUSTERS must be JSON");
@@ -201,7 +261,7 @@ describe("refused configurations", () => {
   it("a CUPI_CLUSTERS entry whose baseUrl is no URL", () => {
     const clusters = JSON.stringify({ emea: { baseUrl: "cuc-emea", secretId: "s" } });
     expect(refusal({ DLQ_URL, CUPI_CLUSTERS: clusters })).toBe(
-      "CUPI_CLUSTERS.emea.baseUrl must be a URL",
+      "CUPI_CLUSTERS.emea.baseUrl is not a valid URL",
     );
   });
 

@@ -171,6 +171,33 @@ describe("CupiClient against the simulator over HTTPS", () => {
     });
   });
 
+  it("tells a missing user from a base URL that does not lead to CUPI", async () => {
+    // The right base URL: a 404 is believed once /vmrest/version answered, and then for a while.
+    const cupi = client();
+    simulator.resetStats();
+    expect(await failure(cupi.getUser(UNKNOWN))).toMatchObject({ kind: "not-found" });
+    expect(await failure(cupi.getCredential(UNKNOWN, "pin"))).toMatchObject({ kind: "not-found" });
+    expect(simulator.requests.filter((request) => request.path === "/vmrest/version")).toHaveLength(
+      1,
+    );
+    // A path CUC does not serve answers 404 to everything: never a missing user.
+    const misdirected = client({ baseUrl: `${simulator.url}/cuc` });
+    for (const call of [
+      () => misdirected.findUserByAlias("jsmith"),
+      () => misdirected.getUser(JSMITH),
+      () => misdirected.updateCredential(JSMITH, "pin", { Credentials: new SecretValue("860241") }),
+    ]) {
+      const error = await failure(call());
+      expect(error).toMatchObject({ kind: "not-cupi", retryable: true, status: 404 });
+      expect(error.message).toMatch(/the base URL does not lead to CUPI/);
+    }
+  });
+
+  it("drops a trailing /vmrest from the base URL", async () => {
+    const cupi = client({ baseUrl: `${simulator.url}/vmrest/` });
+    await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
+  });
+
   it("resets a PIN, reads the credential and its authentication rule", async () => {
     const cupi = client();
     await cupi.updateCredential(JSMITH, "pin", {
@@ -719,6 +746,7 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
       circuitBreaker: { failureThreshold: 2, coolDownMs: 60_000 },
       retry: { maxAttempts: 1 },
     });
+    // The first 404 is checked against /vmrest/version (one request more), the others trusted.
     for (let index = 0; index < 4; index++) {
       expect(await failure(cupi.getUser(UNKNOWN))).toMatchObject({ kind: "not-found" });
     }
@@ -739,12 +767,12 @@ describe("CupiClient's circuit breaker (one per host per process)", () => {
     host.injectFaults("503");
     await failure(cupi.version());
     await expect(cupi.getUser(JSMITH)).resolves.toMatchObject({ alias: "jsmith" });
-    expect(host.stats.requests).toBe(12);
+    expect(host.stats.requests).toBe(13);
     expect(cupi.circuitBreaker?.snapshot()).toMatchObject({
       state: "closed",
       openings: 0,
       failures: 4,
-      successes: 8,
+      successes: 9,
     });
   });
 
