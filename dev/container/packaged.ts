@@ -1,6 +1,7 @@
 // The reset function as Lambda receives it: `npm run package`'s reset.zip, built offline in a copy
 // of the project and unzipped, for containers that run the packaged bundle rather than the sources.
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,17 +11,28 @@ import { unzipSync } from "fflate";
 const execFileAsync = promisify(execFile);
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const NOT_COPIED = new Set(["node_modules", ".git", ".serverless", ".esbuild", "coverage"]);
+/** examples/deployment.params: the parameters every deployment must give, with example values. */
+export const EXAMPLE_DEPLOYMENT_PARAMS: readonly string[] = readFileSync(
+  join(REPO, "examples/deployment.params"),
+  "utf8",
+)
+  .split("\n")
+  .map((line) => line.trim())
+  .filter((line) => line !== "" && !line.startsWith("#"));
+
 /** The reset function's entry in reset.zip. */
 export const HANDLER_MODULE = "functions/reset.mjs";
 
 /**
- * `npm run package`'s command (osls package, offline, dummy credentials) with `params`
- * (`--param=…`), in a copy of the project under `work` with its node_modules linked:
+ * `npm run package`'s command (osls package, offline, dummy credentials) with the example
+ * deployment's parameters (unless `exampleParams` is false), then `params` (`--param=…`, which
+ * win), in a copy of the project under `work` with its node_modules linked:
  * serverless-esbuild builds in the project's `.esbuild`, which parallel packagings must not share.
  */
 export async function packageProject(
   work: string,
   params: readonly string[] = [],
+  { exampleParams = true }: { readonly exampleParams?: boolean } = {},
 ): Promise<{ project: string; output: string }> {
   const project = join(work, "project");
   await cp(REPO, project, {
@@ -31,7 +43,14 @@ export async function packageProject(
   const output = join(work, "package");
   await execFileAsync(
     process.execPath,
-    ["node_modules/osls/bin/serverless.js", "package", "--package", output, ...params],
+    [
+      "node_modules/osls/bin/serverless.js",
+      "package",
+      "--package",
+      output,
+      ...(exampleParams ? EXAMPLE_DEPLOYMENT_PARAMS : []),
+      ...params,
+    ],
     {
       cwd: project,
       env: {

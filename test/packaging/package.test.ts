@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLE_DEPLOYMENT_PARAMS } from "../../dev/container/packaged.ts";
 import users from "../../dev/cupi-simulator/users.json" with { type: "json" };
 import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
 import {
@@ -29,7 +30,13 @@ beforeAll(async () => {
   // The same command as `npm run package`, offline, with dummy credentials.
   await run(
     process.execPath,
-    ["node_modules/osls/bin/serverless.js", "package", "--package", workDir],
+    [
+      "node_modules/osls/bin/serverless.js",
+      "package",
+      "--package",
+      workDir,
+      ...EXAMPLE_DEPLOYMENT_PARAMS,
+    ],
     {
       env: {
         ...process.env,
@@ -146,8 +153,8 @@ describe("the packaged Lambda artifact", () => {
       ScalingConfig: { MaximumConcurrency: 2 },
     });
     expect(fn.VpcConfig).toEqual({
-      SecurityGroupIds: { "Fn::Split": [",", "sg-00000000000000000"] },
-      SubnetIds: { "Fn::Split": [",", "subnet-00000000000000000"] },
+      SecurityGroupIds: { "Fn::Split": [",", "sg-0123456789abcdef0"] },
+      SubnetIds: { "Fn::Split": [",", "subnet-0123456789abcdef0,subnet-0fedcba9876543210"] },
     });
     expect(environment).toMatchObject({
       STATE_TABLE: { Ref: "StateTable" },
@@ -204,9 +211,10 @@ describe("the packaged Lambda artifact", () => {
     const arnPrefix =
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string, not a template
       "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:";
+    // The service account's (written by the deployment check), then the reset and delivery ones.
     expect(JSON.parse(grants("secretsmanager:GetSecretValue"))).toEqual([
+      [{ "Fn::Sub": `${arnPrefix}cupi-reset/service-account-??????` }],
       [
-        { "Fn::Sub": `${arnPrefix}cupi-reset/service-account-??????` },
         { "Fn::Sub": `${arnPrefix}cupi-reset/resets/*` },
         { "Fn::Sub": `${arnPrefix}cupi-reset/delivery/*` },
       ],
