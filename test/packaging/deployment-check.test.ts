@@ -188,7 +188,7 @@ describe("osls package", () => {
     expect(variables.ALLOWED_ACTIONS).toBe("reset-pin,unlock-pin");
 
     const statements = (
-      template.Resources.ResetRole?.Properties as {
+      (template.Resources.ResetRole?.Properties ?? {}) as {
         Policies: { PolicyDocument: { Statement: { Sid?: string; Resource: unknown }[] } }[];
       }
     ).Policies.flatMap((policy) => policy.PolicyDocument.Statement);
