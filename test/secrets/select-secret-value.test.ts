@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SecretNotFoundError, selectSecretValue } from "../../lib/secrets/secret-store.ts";
 import { SecretValue } from "../../lib/secrets/secret-value.ts";
 
-const SECRET_ID = "cupi-reset/demo/jsmith-pin";
+const SECRET_ID = "cupi-reset/resets/demo/jsmith-pin";
 const CANARY = "CANARY-5b0e7d";
 
 /** The error selectSecretValue throws, checked to be a SecretNotFoundError that leaks nothing. */
