@@ -5,7 +5,7 @@
 //   Sends every event in examples/, prints what became of each and the outcome event a ticketing
 //   system received for it, keeps polling.
 // Options: --once (exit after the examples), --logs (show the function's JSON logs),
-//   --no-examples. With CUPI_BASE_URL and --service-account <file> (the secret's JSON:
+//   --no-examples (start the stack and poll, sending nothing). With CUPI_BASE_URL and --service-account <file> (the secret's JSON:
 //   {"username","password","caCertificate"?}) it talks to a real CUC instead of the simulator,
 //   and sends no examples.
 import { readdir, readFile } from "node:fs/promises";
@@ -66,6 +66,8 @@ const handler = createResetHandlerFromEnvironment(
 
 const retries = new Map<string, number>();
 const deleted = new Set<string>();
+/** After the examples: every settled event is printed as it comes, retries too. */
+let followLive = false;
 const poller = createEventSourcePoller({
   sqs: stack.sqs,
   queueUrl: stack.queues.queueUrl,
@@ -73,12 +75,19 @@ const poller = createEventSourcePoller({
   handler,
   maximumBatchingWindowSeconds: 0,
   onInvocation: (report) => {
-    for (const id of report.failedMessageIds) retries.set(id, (retries.get(id) ?? 0) + 1);
+    for (const id of report.failedMessageIds) {
+      retries.set(id, (retries.get(id) ?? 0) + 1);
+      if (followLive) {
+        console.log(
+          `${new Date().toISOString().slice(11, 19)}  message ${id}: failed transiently, will be retried (--logs shows why)`,
+        );
+      }
+    }
     for (const id of report.deletedMessageIds) deleted.add(id);
   },
 });
 
-console.log(`CUPI:            ${realCupi ?? `${stack.simulator.url}/vmrest (simulator)`}`);
+console.log(`CUPI:            ${realCupi ?? `${stack.simulator.url} (simulator)`}`);
 console.log(`SQS:             ${stack.queues.queueUrl} (DLQ ${stack.queues.dlqUrl})`);
 console.log(`Secrets Manager: ${stack.secretsManager.url}`);
 console.log(
@@ -111,31 +120,62 @@ if (values.once) {
   await handler.close();
   await stack.close();
 } else {
+  followLive = true;
   poller.start();
-  const env = Object.entries({
-    AWS_REGION: stack.environment.AWS_REGION,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_SQS: stack.environment.AWS_ENDPOINT_URL_SQS,
-    AWS_ENDPOINT_URL_DYNAMODB: stack.environment.AWS_ENDPOINT_URL_DYNAMODB,
-    QUEUE_URL: stack.queues.queueUrl,
-    DLQ_URL: stack.queues.dlqUrl,
-    STATE_TABLE: stack.environment.STATE_TABLE,
-  })
-    .map(([name, value]) => `${name}=${value}`)
-    .join(" ");
-  console.log("\nStill polling. From another terminal:");
-  console.log(`  ${env} npm run cli -- send examples/ok-unlock-pin-mrossi.json`);
-  console.log(`  ${env} npm run cli -- dlq list`);
-  console.log(`  ${env} npm run cli -- status <eventId>`);
-  console.log("Ctrl+C stops everything.");
+  const following = followOutcomeEvents();
+  printNextSteps();
   process.once("SIGINT", () => {
     void (async () => {
+      followLive = false;
+      await following;
       await poller.stop();
       await handler.close();
       await stack.close();
     })();
   });
+}
+
+/** What to paste into another terminal, and what to try there. */
+function printNextSteps(): void {
+  const environment = {
+    AWS_REGION: stack.environment.AWS_REGION,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_SQS: stack.environment.AWS_ENDPOINT_URL_SQS,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: stack.environment.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+    AWS_ENDPOINT_URL_DYNAMODB: stack.environment.AWS_ENDPOINT_URL_DYNAMODB,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: stack.environment.AWS_ENDPOINT_URL_EVENTBRIDGE,
+    QUEUE_URL: stack.queues.queueUrl,
+    DLQ_URL: stack.queues.dlqUrl,
+    STATE_TABLE: stack.environment.STATE_TABLE,
+  };
+  console.log("\nStill polling; each event's outcome is printed here as it settles.");
+  console.log("In another terminal, paste:\n");
+  for (const [name, value] of Object.entries(environment)) console.log(`export ${name}=${value}`);
+  console.log("\nthen, for example:");
+  if (realCupi === undefined) {
+    console.log("  npm run cli -- send examples/ok-unlock-pin-mrossi.json");
+  } else {
+    // A demo event would change a real user's PIN: the operator writes one for a test user.
+    console.log(
+      "  (a real CUC: write an event for a test user of yours, as in examples/README.md)\n" +
+        "  npm run cli -- seed-secret cupi-reset/resets/<ticket> --pin -   # the new PIN, from stdin\n" +
+        "  npm run cli -- send <your-event.json>",
+    );
+  }
+  console.log("  npm run cli -- dlq list");
+  console.log("  npm run cli -- status <eventId>");
+  console.log("Ctrl+C stops everything.");
+}
+
+/** Prints each outcome event the ticketing queue receives, one readable line each. */
+async function followOutcomeEvents(): Promise<void> {
+  while (followLive) {
+    for (const event of await takeOutcomeEvents(stack.sqs, stack.ticketingQueueUrl)) {
+      console.log(`${new Date().toISOString().slice(11, 19)}  ${summary(event)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** Polls like the event source mapping until nothing is left, retries included. */

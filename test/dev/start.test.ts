@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readdir } from "node:fs/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -60,4 +61,57 @@ describe("npm start", () => {
     }
     expect(stderr).toBe("");
   });
+
+  it("keeps polling: the pasted environment sends an event, and its outcome is printed as it settles", async () => {
+    const start = spawn(process.execPath, ["dev/start.ts", "--no-examples"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    start.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const until = async (pattern: RegExp): Promise<RegExpExecArray> => {
+      const giveUpAt = Date.now() + 30_000;
+      for (;;) {
+        const match = pattern.exec(stdout);
+        if (match !== null) return match;
+        if (Date.now() > giveUpAt) throw new Error(`no ${pattern} in:\n${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    try {
+      await until(/Ctrl\+C stops everything/);
+      expect(stdout).not.toContain("/vmrest (simulator)");
+      const pasted = Object.fromEntries(
+        [...stdout.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map(([, name, value]) => [name, value]),
+      );
+      expect(Object.keys(pasted)).toEqual(
+        expect.arrayContaining([
+          "AWS_REGION",
+          "AWS_ENDPOINT_URL_SQS",
+          "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+          "QUEUE_URL",
+          "DLQ_URL",
+          "STATE_TABLE",
+        ]),
+      );
+      // Only what was pasted: not this process's own AWS settings.
+      const environment = Object.fromEntries(
+        Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_")),
+      );
+      await run(
+        process.execPath,
+        ["bin/cupi-reset.ts", "send", "examples/ok-unlock-pin-mrossi.json"],
+        {
+          env: { ...environment, ...pasted },
+          timeout: 30_000,
+        },
+      );
+      const line = await until(/^\d\d:\d\d:\d\d {2}Credential Reset Applied \| eventId .*$/m);
+      expect(line[0]).toContain("mrossi");
+    } finally {
+      start.kill("SIGINT");
+      await once(start, "exit");
+    }
+  }, 60_000);
 });
