@@ -25,9 +25,10 @@ export function shippedSettings(
   return {
     cupiMaxInFlight: number(/^\s*cupiMaxInFlight:\s*"?(\d+)"?/m, "cupiMaxInFlight"),
     batchSize: number(/^\s*batchSize:\s*(\d+)/m, "batchSize"),
+    // The standard queue's (custom.batchingWindowSeconds; FIFO sources have none).
     maximumBatchingWindowSeconds: number(
-      /^\s*maximumBatchingWindow:\s*(\d+)/m,
-      "maximumBatchingWindow",
+      /^\s*fifo-false:\s*(\d+)/m,
+      "custom.batchingWindowSeconds.fifo-false",
     ),
     maximumConcurrency: number(/^\s*maximumConcurrency:\s*(\d+)/m, "maximumConcurrency"),
     timeoutSeconds: number(/^\s{2}timeout:\s*(\d+)/m, "provider timeout"),

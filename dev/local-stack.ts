@@ -27,6 +27,8 @@ export interface LocalStackOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   readonly visibilityTimeoutSeconds?: number;
   readonly maxReceiveCount?: number;
+  /** FIFO queue and DLQ (serverless.yml's `fifo=true`); default false. */
+  readonly fifo?: boolean;
   readonly staleSessionPolicy?: "reauthenticate" | "reject";
   /** Extra environment for the handler (ALLOWED_ACTIONS, CUPI_CLUSTERS, …). */
   readonly environment?: Readonly<Record<string, string>>;
@@ -91,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ? {}
       : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
     ...(options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount }),
+    fifo: options.fifo ?? false,
   });
   const dynamodb = await startLocalDynamoDb();
   const sqs = createLocalSqsClient(queues.endpoint);
