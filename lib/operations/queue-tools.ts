@@ -95,7 +95,7 @@ function eventFieldsOf(
   body: string,
 ): Partial<Pick<DeadLetterEntry, "eventId" | "source" | "action">> {
   const parsed = parseRecordBody(body);
-  if (!parsed.ok) return { eventId: parsed.eventId };
+  if (!parsed.ok) return { eventId: parsed.eventId, source: parsed.source, action: parsed.action };
   return {
     eventId: parsed.event.eventId,
     source: parsed.event.source,
