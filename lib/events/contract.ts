@@ -25,6 +25,13 @@ export function isEventId(value: string): boolean {
 }
 
 const SOURCE = /^[A-Za-z0-9._:-]{1,64}$/;
+export function isSource(value: string): boolean {
+  return SOURCE.test(value);
+}
+
+export function isAction(value: string): value is Action {
+  return (ACTIONS as readonly string[]).includes(value);
+}
 // RFC 3339 date-time: a time zone is mandatory, fractions optional.
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;

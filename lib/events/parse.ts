@@ -1,4 +1,11 @@
-import { isEventId, type ResetEvent, validateResetEvent } from "./contract.ts";
+import {
+  type Action,
+  isAction,
+  isEventId,
+  isSource,
+  type ResetEvent,
+  validateResetEvent,
+} from "./contract.ts";
 import { type Envelope, unwrapEnvelope } from "./envelope.ts";
 import { hasDuplicateKeys, inspectBody, MAX_NESTING } from "./plaintext.ts";
 
@@ -10,6 +17,9 @@ export type ParsedRecord =
       reason: string;
       /** The producer's eventId when the body has a well-formed one, for the DLQ. */
       eventId: string | undefined;
+      /** Its source and action when well-formed, for an operator reading the DLQ. */
+      source?: string | undefined;
+      action?: Action | undefined;
     };
 
 const MAX_REASONS = 5;
@@ -24,40 +34,46 @@ export function parseRecordBody(body: string): ParsedRecord {
   }
   const unwrapped = unwrapEnvelope(json);
   if (!unwrapped.ok) return { ok: false, reason: unwrapped.reason, eventId: undefined };
-  const eventId = wellFormedEventId(unwrapped.payload);
+  const known = wellFormedFields(unwrapped.payload);
+  const refused = (reason: string): ParsedRecord => ({ ok: false, reason, ...known });
   const { credentialFields: carried, tooDeep, duplicateKeys } = inspectBody(json);
   if (tooDeep) {
-    return { ok: false, reason: `body nests deeper than ${MAX_NESTING} levels`, eventId };
+    return refused(`body nests deeper than ${MAX_NESTING} levels`);
   }
   if (duplicateKeys || hasDuplicateKeys(body)) {
-    return {
-      ok: false,
-      reason: "body repeats a key within one object; a repeated key could hide a value",
-      eventId,
-    };
+    return refused("body repeats a key within one object; a repeated key could hide a value");
   }
   if (carried.length > 0) {
-    return {
-      ok: false,
-      reason: `message carries a credential value (${carried.join(", ")}); values must come from Secrets Manager`,
-      eventId,
-    };
+    return refused(
+      `message carries a credential value (${carried.join(", ")}); values must come from Secrets Manager`,
+    );
   }
   const validation = validateResetEvent(unwrapped.payload);
   if (!validation.ok) {
     const shown = validation.reasons.slice(0, MAX_REASONS);
     const more = validation.reasons.length - shown.length;
-    return {
-      ok: false,
-      reason: `${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
-      eventId,
-    };
+    return refused(`${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}`);
   }
   return { ok: true, event: validation.event, envelope: unwrapped.envelope };
 }
 
-function wellFormedEventId(payload: unknown): string | undefined {
-  if (typeof payload !== "object" || payload === null || !("eventId" in payload)) return undefined;
-  const { eventId } = payload;
-  return typeof eventId === "string" && isEventId(eventId) ? eventId : undefined;
+/**
+ * The fields an operator finds a message by, each only when well-formed: never a free-text value,
+ * which could be a credential sent by mistake.
+ */
+function wellFormedFields(payload: unknown): {
+  eventId: string | undefined;
+  source: string | undefined;
+  action: Action | undefined;
+} {
+  const field = (name: string, isWellFormed: (value: string) => boolean): string | undefined => {
+    if (typeof payload !== "object" || payload === null || !(name in payload)) return undefined;
+    const value = (payload as Record<string, unknown>)[name];
+    return typeof value === "string" && isWellFormed(value) ? value : undefined;
+  };
+  return {
+    eventId: field("eventId", isEventId),
+    source: field("source", isSource),
+    action: field("action", isAction) as Action | undefined,
+  };
 }

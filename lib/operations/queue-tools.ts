@@ -1,16 +1,19 @@
 import {
   ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { userMessageGroup } from "../events/message-group.ts";
 import { parseRecordBody } from "../events/parse.ts";
 import { findCredentialFields } from "../events/plaintext.ts";
 
 /**
- * Sends an event file's content to the queue. Bodies carrying a credential value are refused
- * here, before they reach a queue where they would sit in plain text.
+ * Sends a message body to the queue. Bodies carrying a credential value are refused here, before
+ * they reach a queue where they would sit in plain text. A FIFO queue takes the event's user as
+ * its MessageGroupId and its eventId as MessageDeduplicationId, as producers send them.
  */
 export async function sendEvent(sqs: SQSClient, queueUrl: string, body: string): Promise<string> {
   let json: unknown;
@@ -25,14 +28,25 @@ export async function sendEvent(sqs: SQSClient, queueUrl: string, body: string):
       `the event carries a credential value (${carried.join(", ")}); refusing to send it`,
     );
   }
-  const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+  const sent = await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      ...(queueUrl.endsWith(".fifo") ? fifoIdentifiers(body) : {}),
+    }),
+  );
   return sent.MessageId ?? "";
 }
 
-/** Whether the service would accept the body, with the reason when not (a dry run of parsing). */
-export function checkEvent(body: string): { ok: true } | { ok: false; reason: string } {
+function fifoIdentifiers(body: string): { MessageGroupId: string; MessageDeduplicationId: string } {
   const parsed = parseRecordBody(body);
-  return parsed.ok ? { ok: true } : { ok: false, reason: parsed.reason };
+  if (!parsed.ok) {
+    throw new Error(`a FIFO queue takes valid events only, grouped by user: ${parsed.reason}`);
+  }
+  return {
+    MessageGroupId: userMessageGroup(parsed.event.user),
+    MessageDeduplicationId: parsed.event.eventId,
+  };
 }
 
 export interface DeadLetterEntry {
@@ -81,7 +95,7 @@ function eventFieldsOf(
   body: string,
 ): Partial<Pick<DeadLetterEntry, "eventId" | "source" | "action">> {
   const parsed = parseRecordBody(body);
-  if (!parsed.ok) return { eventId: parsed.eventId };
+  if (!parsed.ok) return { eventId: parsed.eventId, source: parsed.source, action: parsed.action };
   return {
     eventId: parsed.event.eventId,
     source: parsed.event.source,
@@ -89,38 +103,66 @@ function eventFieldsOf(
   };
 }
 
+/** How long each listed message stays hidden if the listing dies before showing them again. */
+const LISTING_HIDE_SECONDS = 60;
+/** A long poll asks every SQS server, where a short one asks a sample and can miss messages. */
+const LONG_POLL_SECONDS = 1;
+/** Empty long polls in a row after which nothing more is visible to read. */
+const EMPTY_POLLS_TO_STOP = 2;
+
 /**
- * Reads up to `max` DLQ messages without consuming them: each is hidden while the listing runs,
- * then made visible again at once.
+ * Reads up to `max` DLQ messages without consuming them. Each message read is hidden, so that
+ * the next receive returns others, and all are made visible again at once when the listing
+ * ends, however it ends (if the process dies: after LISTING_HIDE_SECONDS). Reading stops at
+ * `max`, once as many messages were read as were visible when it started, or after
+ * EMPTY_POLLS_TO_STOP empty long polls in a row (that count is approximate). Messages hidden by
+ * someone else at the time (a replay under way) are not seen.
  */
 export async function listDeadLetters(
   sqs: SQSClient,
   dlqUrl: string,
   max = 1_000,
 ): Promise<DeadLetterEntry[]> {
-  const entries: DeadLetterEntry[] = [];
+  const visibleAtStart = await visibleMessageCount(sqs, dlqUrl);
+  // By messageId: a message whose hiding ran out before the listing ended comes back again.
+  const entries = new Map<string, DeadLetterEntry>();
   const receiptHandles: string[] = [];
+  let emptyPolls = 0;
+  const done = () =>
+    entries.size >= max ||
+    emptyPolls >= EMPTY_POLLS_TO_STOP ||
+    (visibleAtStart > 0 && entries.size >= visibleAtStart);
   try {
-    while (entries.length < max) {
+    while (!done()) {
       const { Messages: messages = [] } = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: dlqUrl,
-          MaxNumberOfMessages: Math.min(10, max - entries.length),
-          VisibilityTimeout: 60,
-          WaitTimeSeconds: 0,
+          MaxNumberOfMessages: Math.min(10, max - entries.size),
+          VisibilityTimeout: LISTING_HIDE_SECONDS,
+          WaitTimeSeconds: LONG_POLL_SECONDS,
           MessageAttributeNames: ["All"],
         }),
       );
-      if (messages.length === 0) break;
-      for (const message of messages) {
-        entries.push(deadLetterEntry(message));
-        receiptHandles.push(message.ReceiptHandle ?? "");
-      }
+      receiptHandles.push(...messages.map((message) => message.ReceiptHandle ?? ""));
+      const unseen = messages.filter((message) => !entries.has(message.MessageId ?? ""));
+      emptyPolls = unseen.length === 0 ? emptyPolls + 1 : 0;
+      for (const message of unseen) entries.set(message.MessageId ?? "", deadLetterEntry(message));
     }
   } finally {
     await makeVisible(sqs, dlqUrl, receiptHandles);
   }
-  return entries;
+  return [...entries.values()];
+}
+
+/** Visible messages on the queue, as SQS counts them (approximately). */
+export async function visibleMessageCount(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages"],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import * as v from "valibot";
 import { ConfigurationError } from "../config/config.ts";
+import { messageGroupOfBody } from "../events/message-group.ts";
 import { parseRecordBody } from "../events/parse.ts";
 import { ERROR_CODES, type ErrorCode } from "../outcome/failures.ts";
 import {
@@ -20,6 +21,7 @@ import {
   listDeadLetters,
   makeVisible,
   REDRIVEN,
+  visibleMessageCount,
 } from "./queue-tools.ts";
 
 /** Dead-lettered for its content: replayed as is, it fails the same way. */
@@ -143,7 +145,10 @@ export interface ReplayFilter {
 
 export interface ReplayOptions extends ReplayFilter {
   readonly dlqUrl: string;
-  /** The source queue; a `.fifo` one gets MessageGroupId and MessageDeduplicationId. */
+  /**
+   * The source queue; a `.fifo` one gets MessageGroupId (the event's user) and
+   * MessageDeduplicationId.
+   */
   readonly queueUrl: string;
   /** Report what would be replayed: send and delete nothing, and leave every message visible. */
   readonly dryRun?: boolean | undefined;
@@ -217,7 +222,7 @@ export async function replaySelected(
 ): Promise<ReplayReport> {
   const report: ReplayReport = {
     dryRun: options.dryRun === true,
-    dlqDepthAtStart: await visibleMessages(sqs, options.dlqUrl),
+    dlqDepthAtStart: await visibleMessageCount(sqs, options.dlqUrl),
     examined: 0,
     matched: 0,
     replayed: 0,
@@ -320,7 +325,9 @@ export async function replaySelected(
           MessageAttributes: replayAttributes(message, replayed),
           ...(fifo
             ? {
-                MessageGroupId: replayed.eventId ?? replayed.messageId,
+                // The user's group, as producers set it; a body that names no user keeps its own.
+                MessageGroupId:
+                  messageGroupOfBody(message.Body ?? "") ?? replayed.eventId ?? replayed.messageId,
                 // Stable per DLQ message and replay: a re-send after an interruption is dropped.
                 MessageDeduplicationId: `${replayed.messageId}-replay-${replayed.replayCount}`,
               }
@@ -426,16 +433,6 @@ function pacer(
   };
 }
 
-async function visibleMessages(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages"],
-    }),
-  );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
-}
-
 function receiptHandleOf(message: Message): string {
   return message.ReceiptHandle ?? "";
 }
@@ -461,13 +458,18 @@ const instant = v.pipe(
   v.transform((value) => new Date(value)),
 );
 
+/** Each mode's options, for the message that refuses one of another mode. */
+const OPTIONS_OF_MODE = new Map<string, readonly string[]>();
+/** Stands for that message in the schema; parseReplayRequest words it for its caller. */
+const NOT_AN_OPTION = "is not an option of this mode";
+
 /** Unknown fields are refused: a misspelt `dryRun` must not turn a dry run into a replay. */
 function closed<Entries extends v.ObjectEntries>(mode: string, entries: Entries) {
-  const options = Object.keys(entries).filter((name) => name !== "mode");
-  return v.strictObject(
-    entries,
-    `is not an option of mode "${mode}" (${options.join(", ") || "it takes none"})`,
+  OPTIONS_OF_MODE.set(
+    mode,
+    Object.keys(entries).filter((name) => name !== "mode"),
   );
+  return v.strictObject(entries, NOT_AN_OPTION);
 }
 
 const replayRequestSchema = v.variant(
@@ -507,7 +509,8 @@ const replayRequestSchema = v.variant(
       v.forward(
         v.check(
           ({ since, until }) => since === undefined || until === undefined || since < until,
-          "must be later than since",
+          // {since}: the caller's name for the field (parseReplayRequest fills it in).
+          "must be later than {since}",
         ),
         ["until"],
       ),
@@ -535,18 +538,50 @@ export class ReplayInputError extends Error {
   override readonly name = "ReplayInputError";
 }
 
+/** How an error names what is wrong: as the request's fields (the replay Lambda), or as flags. */
+export interface ReplayInputNames {
+  /** A field (a dot path: `errorCodes.0`) as the caller knows it: itself, or the CLI's flag. */
+  readonly field: (name: string) => string;
+  /** A mode as the caller chose it: `mode "all"`, or the CLI's `--all`. */
+  readonly mode: (mode: string) => string;
+  /** Between the name and what is wrong with it. */
+  readonly separator: string;
+}
+
+/** The request's own field names, for the replay Lambda's callers. */
+export const REQUEST_FIELD_NAMES: ReplayInputNames = {
+  field: (name) => name,
+  mode: (mode) => `mode "${mode}"`,
+  separator: ": ",
+};
+
 /** Checks an operator's request; the error names each wrong field and what it must be. */
-export function parseReplayRequest(input: unknown): ReplayRequest {
+export function parseReplayRequest(
+  input: unknown,
+  names: ReplayInputNames = REQUEST_FIELD_NAMES,
+): ReplayRequest {
   const parsed = v.safeParse(replayRequestSchema, input);
   if (parsed.success) return parsed.output;
+  const mode = (input as { mode?: unknown } | null)?.mode;
   throw new ReplayInputError(
     parsed.issues
       .map((issue) => {
         const path = v.getDotPath(issue);
-        return path === null ? `the request ${issue.message}` : `${path}: ${issue.message}`;
+        if (path === null) return `the request ${issue.message}`;
+        const field = names.field(path);
+        const message =
+          issue.message === NOT_AN_OPTION
+            ? notAnOption(String(mode), names)
+            : issue.message.replace(/\{(\w+)\}/g, (_, name: string) => names.field(name));
+        return `${field}${names.separator}${message}`;
       })
       .join("; "),
   );
+}
+
+function notAnOption(mode: string, names: ReplayInputNames): string {
+  const options = (OPTIONS_OF_MODE.get(mode) ?? []).map(names.field);
+  return `is not an option of ${names.mode(mode)} (${options.join(", ") || "it takes none"})`;
 }
 
 export interface ReplayQueues {

@@ -425,7 +425,7 @@ describe.concurrent("replaySelected", () => {
     ]);
   });
 
-  it("replays to a FIFO queue with a group per event and a deduplication id per replay", async () => {
+  it("replays to a FIFO queue in the user's group, as producers send, with a deduplication id per replay", async () => {
     const target = await stack({ fifo: true });
     const withEventId = await deadLetter(
       target,
@@ -459,7 +459,8 @@ describe.concurrent("replaySelected", () => {
       message.Attributes?.MessageDeduplicationId,
     ]);
     expect(groups.sort()).toEqual([
-      ["e-fifo", "e-fifo", `${withEventId}-replay-1`],
+      // The user, as producers group their events: a replay keeps that user's events in order.
+      ["e-fifo", "jsmith", `${withEventId}-replay-1`],
       ["not json", unparseable.MessageId, `${unparseable.MessageId}-replay-1`],
     ]);
   });
