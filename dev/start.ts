@@ -148,6 +148,8 @@ function printNextSteps(): void {
     QUEUE_URL: stack.queues.queueUrl,
     DLQ_URL: stack.queues.dlqUrl,
     STATE_TABLE: stack.environment.STATE_TABLE,
+    // As the function has it, so that `check` judges deliverTo as the function would.
+    DELIVERY_SECRET_PREFIX: stack.environment.DELIVERY_SECRET_PREFIX,
   };
   console.log("\nStill polling; each event's outcome is printed here as it settles.");
   console.log("In another terminal, paste:\n");
