@@ -36,7 +36,12 @@ export default class DeploymentCheck {
   readonly hooks: Record<string, () => void>;
 
   constructor(serverless: Serverless, _options: unknown, { log }: PluginUtilities) {
-    this.hooks = { "before:package:initialize": () => checkAndShape(serverless, log) };
+    const check = () => checkAndShape(serverless, log);
+    // `deploy function` updates the code and configuration without packaging the stack.
+    this.hooks = {
+      "before:package:initialize": check,
+      "before:deploy:function:initialize": check,
+    };
   }
 }
 

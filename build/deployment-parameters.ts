@@ -57,10 +57,13 @@ export function checkDeployment(
   if (!["true", "false"].includes(value("fifo"))) {
     errors.push(`parameter fifo must be "true" or "false", not ${JSON.stringify(value("fifo"))}`);
   }
-  if (
-    value("authorizationPolicyPath").startsWith("/opt/") &&
-    value("authorizationPolicyLayerArn") === ""
-  ) {
+  const policyPath = value("authorizationPolicyPath");
+  // The function has its bundle and /opt: a policy file of its own can only come from a layer.
+  if (policyPath !== "" && !policyPath.startsWith("/opt/")) {
+    errors.push(
+      `parameter authorizationPolicyPath must be under /opt/, where a layer puts files, not ${JSON.stringify(policyPath)} (or edit config/authorization-policy.json, built into the bundle)`,
+    );
+  } else if (policyPath !== "" && value("authorizationPolicyLayerArn") === "") {
     errors.push(
       "parameter authorizationPolicyPath is under /opt, where only a layer puts files: set authorizationPolicyLayerArn to the layer that holds it",
     );

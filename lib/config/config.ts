@@ -1,5 +1,5 @@
 import { CupiBaseUrlError, parseCupiBaseUrl } from "../cupi/base-url.ts";
-import { ACTIONS, type Action, isClusterName } from "../events/contract.ts";
+import { ACTIONS, type Action, isAction, isClusterName } from "../events/contract.ts";
 import { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from "../redelivery/backoff.ts";
 import { secretName } from "../secrets/secret-name.ts";
 
@@ -242,10 +242,8 @@ function parseActions(value: string | undefined): Set<Action> {
   const actions = new Set<Action>();
   for (const item of (value as string).split(",").map((part) => part.trim())) {
     if (item === "") continue;
-    if (!(ACTIONS as readonly string[]).includes(item)) {
-      throw new ConfigurationError(`ALLOWED_ACTIONS: unknown action ${item}`);
-    }
-    actions.add(item as Action);
+    if (!isAction(item)) throw new ConfigurationError(`ALLOWED_ACTIONS: unknown action ${item}`);
+    actions.add(item);
   }
   if (actions.size === 0) throw new ConfigurationError("ALLOWED_ACTIONS lists no action");
   return actions;

@@ -120,12 +120,19 @@ export class CupiTransport {
   }
 }
 
-function requirePem(pem: string): string {
+/** Whether `value` is a PEM certificate Node can trust (the service account's caCertificate). */
+export function isPemCertificate(value: unknown): value is string {
+  if (typeof value !== "string") return false;
   try {
-    new X509Certificate(pem);
+    new X509Certificate(value);
+    return true;
   } catch {
-    throw new TypeError("CUPI CA certificate must be a PEM certificate");
+    return false;
   }
+}
+
+function requirePem(pem: string): string {
+  if (!isPemCertificate(pem)) throw new TypeError("CUPI CA certificate must be a PEM certificate");
   return pem;
 }
 

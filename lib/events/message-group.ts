@@ -4,12 +4,12 @@ import type { UserRef } from "./contract.ts";
 import { parseRecordBody } from "./parse.ts";
 
 /**
- * The user as the event names them, alias or objectId, exactly as producers group their events
- * ("Exactly once, in order"): the CLI and DLQ replays must land in the producers' groups, or a
- * user's events from both would no longer be kept in order.
+ * The user as the event names them, alias or objectId, in lower case (CUC compares both without
+ * case), as producers group their events ("Exactly once, in order"): the CLI and DLQ replays must
+ * land in the producers' groups, or a user's events from both would no longer be kept in order.
  */
 export function userMessageGroup(user: UserRef): string {
-  return "alias" in user ? user.alias : user.objectId;
+  return ("alias" in user ? user.alias : user.objectId).toLowerCase();
 }
 
 /** The group of a message body, or undefined when it is not a valid event (no user to name). */

@@ -114,24 +114,20 @@ const EMPTY_POLLS_TO_STOP = 2;
  * Reads up to `max` DLQ messages without consuming them. Each message read is hidden, so that
  * the next receive returns others, and all are made visible again at once when the listing
  * ends, however it ends (if the process dies: after LISTING_HIDE_SECONDS). Reading stops at
- * `max`, once as many messages were read as were visible when it started, or after
- * EMPTY_POLLS_TO_STOP empty long polls in a row (that count is approximate). Messages hidden by
- * someone else at the time (a replay under way) are not seen.
+ * `max`, or after EMPTY_POLLS_TO_STOP empty long polls in a row. Messages hidden by someone else
+ * at the time (a replay under way) are not seen.
  */
 export async function listDeadLetters(
   sqs: SQSClient,
   dlqUrl: string,
   max = 1_000,
 ): Promise<DeadLetterEntry[]> {
-  const visibleAtStart = await visibleMessageCount(sqs, dlqUrl);
   // By messageId: a message whose hiding ran out before the listing ended comes back again.
   const entries = new Map<string, DeadLetterEntry>();
   const receiptHandles: string[] = [];
   let emptyPolls = 0;
-  const done = () =>
-    entries.size >= max ||
-    emptyPolls >= EMPTY_POLLS_TO_STOP ||
-    (visibleAtStart > 0 && entries.size >= visibleAtStart);
+  // Not at SQS's visible count: it is approximate, and lags just after a dead letter.
+  const done = () => entries.size >= max || emptyPolls >= EMPTY_POLLS_TO_STOP;
   try {
     while (!done()) {
       const { Messages: messages = [] } = await sqs.send(

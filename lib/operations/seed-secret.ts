@@ -22,8 +22,14 @@ export interface SeedRequest {
 }
 
 /**
- * Refuses a name the reset function would not read a new value from (outside
- * RESET_SECRET_PREFIX), or must never be overwritten (a CUPI service-account secret).
+ * The shipped deployment's `resetSecretPrefix` (serverless.yml): seeding stays under it when the
+ * shell sets no RESET_SECRET_PREFIX, so that no other secret (a service account) is overwritten.
+ */
+export const SHIPPED_RESET_SECRET_PREFIX = "cupi-reset/resets/";
+
+/**
+ * Refuses a name the reset function would not read a new value from (outside RESET_SECRET_PREFIX,
+ * or the shipped one when unset), or must never be overwritten (a CUPI service-account secret).
  */
 export function refuseSeedName(
   secretId: string,
@@ -33,9 +39,11 @@ export function refuseSeedName(
   if (config.serviceAccountSecretNames.has(name)) {
     throw new SeedRefused(`${name} is a CUPI service-account secret; it is never seeded`);
   }
-  const prefix = config.resetSecretPrefix;
-  if (prefix !== undefined && !name.startsWith(prefix)) {
-    throw new SeedRefused(`${name} does not start with RESET_SECRET_PREFIX (${prefix})`);
+  const prefix = config.resetSecretPrefix ?? SHIPPED_RESET_SECRET_PREFIX;
+  if (!name.startsWith(prefix)) {
+    throw new SeedRefused(
+      `${name} does not start with ${config.resetSecretPrefix === undefined ? "the shipped resetSecretPrefix" : "RESET_SECRET_PREFIX"} (${prefix})`,
+    );
   }
 }
 

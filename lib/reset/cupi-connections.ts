@@ -1,6 +1,6 @@
-import { X509Certificate } from "node:crypto";
 import type { ClusterConfig } from "../config/config.ts";
 import { CupiClient, type CupiClientOptions } from "../cupi/client.ts";
+import { isPemCertificate } from "../cupi/transport.ts";
 import { SecretNotFoundError, type SecretStore } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
 
@@ -120,14 +120,4 @@ function parseServiceAccount(secretId: string, secret: SecretValue): ServiceAcco
     );
   }
   return { username, password: new SecretValue(password), caCertificate };
-}
-
-function isPemCertificate(value: unknown): value is string {
-  if (typeof value !== "string") return false;
-  try {
-    new X509Certificate(value);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -21,6 +21,11 @@ describe("the FIFO message group of an event", () => {
     expect(userMessageGroup({ objectId: OBJECT_ID })).toBe(OBJECT_ID);
   });
 
+  it("is in lower case: CUC compares aliases and objectIds without case", () => {
+    expect(userMessageGroup({ alias: "JSmith" })).toBe("jsmith");
+    expect(userMessageGroup({ objectId: OBJECT_ID.toUpperCase() })).toBe(OBJECT_ID);
+  });
+
   it("is the same for every event of that user, whatever else differs", () => {
     expect(messageGroupOfBody(body({ eventId: "a" }))).toBe("jsmith");
     expect(messageGroupOfBody(body({ eventId: "b", cluster: "emea" }))).toBe("jsmith");

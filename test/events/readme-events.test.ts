@@ -22,6 +22,14 @@ async function readmeEvents(): Promise<string[]> {
     });
 }
 
+/** The clusters of the README's "A second cluster" deployment (its `cupiClusters` parameter). */
+async function readmeClusters(): Promise<string> {
+  const readme = await readFile("README.md", "utf8");
+  const clusters = /--param='cupiClusters=(\{.*\})'/.exec(readme)?.[1];
+  if (clusters === undefined) throw new Error("the README shows no cupiClusters parameter");
+  return clusters;
+}
+
 /** A default of serverless.yml's `params.default`. */
 async function shippedParameter(name: string): Promise<string> {
   const yaml = await readFile("serverless.yml", "utf8");
@@ -51,6 +59,10 @@ it("accepts every event snippet of the README with the shipped defaults", async 
     const { stdout } = await run(process.execPath, ["bin/cupi-reset.ts", "check", ...files], {
       env: {
         ...environment,
+        // The README's deployment of two clusters: events naming none go to the default one.
+        CUPI_BASE_URL: "https://cuc-pub.example.com",
+        CUPI_SECRET_ID: await shippedParameter("cupiSecretName"),
+        CUPI_CLUSTERS: await readmeClusters(),
         RESET_SECRET_PREFIX: await shippedParameter("resetSecretPrefix"),
         DELIVERY_SECRET_PREFIX: await shippedParameter("deliverySecretPrefix"),
       },

@@ -297,6 +297,17 @@ describe("check, send and seed-secret on the local stack", () => {
       await cli(["seed-secret", "cupi-reset/service-account", "--password", "-"], env, canary),
       "cupi-reset/service-account is a CUPI service-account secret; it is never seeded",
     );
+    // With nothing set in the shell (as npm start's pasted environment): the shipped prefix holds.
+    const {
+      CUPI_BASE_URL: _cuc,
+      CUPI_SECRET_ID: _account,
+      RESET_SECRET_PREFIX: _prefix,
+      ...bare
+    } = env;
+    expectOneLineFailure(
+      await cli(["seed-secret", "cupi-reset/service-account", "--password", "-"], bare, canary),
+      "cupi-reset/service-account does not start with the shipped resetSecretPrefix (cupi-reset/resets/)",
+    );
     // Failing after reading the value: Secrets Manager out of reach.
     const unreachable = await cli(
       ["seed-secret", secretId, "--pin", "-"],

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkDeployment } from "../../build/deployment-parameters.ts";
 import { EXAMPLE_DEPLOYMENT_PARAMS, packageProject } from "../../dev/container/packaged.ts";
+import { SHIPPED_RESET_SECRET_PREFIX } from "../../lib/operations/seed-secret.ts";
 
 const run = promisify(execFile);
 
@@ -106,6 +107,14 @@ describe("checkDeployment", () => {
         /^parameter authorizationPolicyPath is under \/opt.*authorizationPolicyLayerArn/,
       ),
     ]);
+    // Nothing but the bundle and /opt is there: a path elsewhere could never be read.
+    expect(
+      checkDeployment(
+        { ...REQUIRED, authorizationPolicyPath: "config/my-policy.json" },
+        ENVIRONMENT,
+        parameterOf,
+      ).errors,
+    ).toEqual([expect.stringMatching(/^parameter authorizationPolicyPath must be under \/opt\//)]);
   });
 });
 
@@ -215,7 +224,12 @@ describe("osls package", () => {
     expect(mapping).not.toHaveProperty("MaximumBatchingWindowInSeconds");
   }, 180_000);
 
-  it("ships example parameters that package (the CI's and the tests')", () => {
+  it("seed-secret's fallback prefix is serverless.yml's resetSecretPrefix", async () => {
+    const yaml = await readFile("serverless.yml", "utf8");
+    expect(/^ {4}resetSecretPrefix: (.+)$/m.exec(yaml)?.[1]).toBe(SHIPPED_RESET_SECRET_PREFIX);
+  });
+
+  it("examples/deployment.params gives exactly the required parameters", () => {
     expect(EXAMPLE_DEPLOYMENT_PARAMS.map((param) => param.split("=")[1])).toEqual([
       "cupiBaseUrl",
       "subnetIds",
