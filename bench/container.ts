@@ -9,6 +9,7 @@ import { DELIVERY_PREFIX, type LocalStack } from "../dev/local-stack.ts";
 import { sqsRecord } from "../dev/sqs/lambda-event.ts";
 import type { CupiUser } from "../lib/cupi/types.ts";
 import { generatePassword, generatePin, policyContextFor } from "../lib/policy/index.ts";
+import type { BatchEvent } from "./requests-by-action.ts";
 
 export type { MemorySample } from "../dev/container/process-container.ts";
 
@@ -36,6 +37,8 @@ export interface Workload {
   readonly secrets: Record<string, string>;
   /** Message bodies in send order; each event's occurredAt is later than the one before. */
   readonly bodies: readonly string[];
+  /** Each body's action and user, in the same order. */
+  readonly events: readonly BatchEvent[];
   readonly actions: Readonly<Record<WorkloadAction, number>>;
   /** What the events must cost if every one is applied once. */
   readonly expected: {
@@ -92,6 +95,7 @@ export function planWorkload(events: number, userCount: number, seed = 6): Workl
   >;
   const expected = { puts: 0, resetSecretReads: 0, deliveryWrites: 0 };
   const bodies: string[] = [];
+  const planned: BatchEvent[] = [];
   const firstOccurredAt = Date.parse("2026-11-28T08:00:00Z");
   for (let index = 0; index < events; index++) {
     const user = users[index % userCount] as SimulatedUser;
@@ -144,8 +148,9 @@ export function planWorkload(events: number, userCount: number, seed = 6): Workl
         break;
     }
     bodies.push(JSON.stringify(event));
+    planned.push({ action, alias: user.alias, objectId: user.objectId });
   }
-  return { users, secrets, bodies, actions, expected };
+  return { users, secrets, bodies, events: planned, actions, expected };
 }
 
 function draw(roll: number): WorkloadAction {

@@ -4,11 +4,24 @@
  * costs, counted by the servers of the local stack: Secrets Manager calls by secret, fresh CUC
  * authentications (no valid session cookie), TLS handshakes, CUC requests, DynamoDB calls.
  */
+
+import { writeFile } from "node:fs/promises";
 import { startLocalStack } from "../dev/local-stack.ts";
 import { DEFAULT_SECRET_CACHE_SECONDS } from "../lib/secrets/secret-store.ts";
-import { deadLetterCount, planWorkload, RESET_SECRET_PREFIX, startContainer } from "./container.ts";
+import {
+  deadLetterCount,
+  planWorkload,
+  RESET_SECRET_PREFIX,
+  startContainer,
+  type WorkloadAction,
+} from "./container.ts";
 import { atMost, type BenchOptions, type BenchResult, round } from "./harness.ts";
+import { requestsByAction } from "./requests-by-action.ts";
+import { renderRequestsChart } from "./requests-chart.ts";
 import { shippedSettings } from "./shipped-settings.ts";
+
+/** Issue 13: CUC requests per applied event on the helpdesk mix. */
+const MIX_REQUESTS_TARGET = 2.1;
 
 const FULL_EVENTS = 1_000;
 const QUICK_EVENTS = 20;
@@ -29,12 +42,21 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     });
     let failedRecords = 0;
     let invocations = 0;
+    const requestsOf = new Map<WorkloadAction, number>();
     const started = performance.now();
     try {
       for (let offset = 0; offset < events; offset += deployed.batchSize) {
+        const requestsBefore = stack.simulator.requests.length;
         const failed = await container.invoke(
           workload.bodies.slice(offset, offset + deployed.batchSize),
         );
+        const batchRequests = requestsByAction(
+          stack.simulator.requests.slice(requestsBefore),
+          workload.events.slice(offset, offset + deployed.batchSize),
+        );
+        for (const [action, count] of batchRequests) {
+          requestsOf.set(action, (requestsOf.get(action) ?? 0) + count);
+        }
         invocations += 1;
         failedRecords += failed.length;
         if (invocations % 40 === 0) {
@@ -76,6 +98,30 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       Math.ceil(durationMs / 1000 / DEFAULT_SECRET_CACHE_SECONDS),
     );
 
+    const byAction = Object.fromEntries(
+      Object.entries(workload.actions)
+        .filter(([, count]) => count > 0)
+        .map(([action, count]) => [
+          action,
+          {
+            events: count,
+            requestsPerEvent: round((requestsOf.get(action as WorkloadAction) ?? 0) / count),
+          },
+        ]),
+    );
+    if (!options.quick) {
+      await writeFile(
+        new URL("../docs/performance-cuc-requests.svg", import.meta.url),
+        renderRequestsChart(
+          Object.entries(byAction).map(([label, { requestsPerEvent }]) => ({
+            label,
+            requestsPerEvent,
+          })),
+          { label: "helpdesk mix", requestsPerEvent: round(cuc.requests / events) },
+          MIX_REQUESTS_TARGET,
+        ),
+      );
+    }
     const figures = {
       events,
       invocations,
@@ -102,6 +148,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         requests: cuc.requests,
         requestsPerEvent: round(cuc.requests / events),
         requestsPer1000Events: per1000(cuc.requests),
+        // Requests that name no user (authentication rules) shared among the batch's generating events.
+        requestsPerEventByAction: byAction,
         byMethod,
         freshAuthentications: cuc.freshAuthentications,
         freshAuthenticationsPer1000Events: per1000(cuc.freshAuthentications),
@@ -126,6 +174,11 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     return {
       figures,
       targets: [
+        atMost(
+          "CUC requests per applied event, helpdesk mix (issue 13)",
+          MIX_REQUESTS_TARGET,
+          round(cuc.requests / events),
+        ),
         atMost(
           `GetSecretValue for the service account in a ${Math.round(durationMs / 1000)} s run (cache ${DEFAULT_SECRET_CACHE_SECONDS} s)`,
           serviceAccountReadBound,

@@ -1,4 +1,5 @@
 /** The throttle benchmark's chart: goodput and 503 share against container count, as plain SVG. */
+import { CHART_WIDTH, chartOpening } from "./svg-chart.ts";
 
 export interface ThrottleChartRow {
   readonly containers: number;
@@ -8,8 +9,6 @@ export interface ThrottleChartRow {
   readonly throttledShare: number;
 }
 
-const WIDTH = 640;
-const HEIGHT = 360;
 const PLOT = { left: 70, right: 570, top: 50, bottom: 300 };
 const GOODPUT_COLOUR = "#1f77b4";
 const THROTTLED_COLOUR = "#d62728";
@@ -29,12 +28,7 @@ export function renderThrottleChart(rows: readonly ThrottleChartRow[]): string {
   const yThrottled = (share: number) =>
     PLOT.bottom - (share / throttledCeiling) * (PLOT.bottom - PLOT.top);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    "<title>CUC throttle: goodput and 503 share by container count</title>",
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15">CUC throttle: goodput and 503 share by container count</text>`,
-    `<line x1="${PLOT.left}" y1="${PLOT.bottom}" x2="${PLOT.right}" y2="${PLOT.bottom}" stroke="black"/>`,
-    `<line x1="${PLOT.left}" y1="${PLOT.top}" x2="${PLOT.left}" y2="${PLOT.bottom}" stroke="black"/>`,
+    ...chartOpening("CUC throttle: goodput and 503 share by container count", PLOT),
     `<line x1="${PLOT.right}" y1="${PLOT.top}" x2="${PLOT.right}" y2="${PLOT.bottom}" stroke="black"/>`,
   ];
   for (let tick = 0; tick <= 4; tick++) {
@@ -62,7 +56,7 @@ export function renderThrottleChart(rows: readonly ThrottleChartRow[]): string {
   parts.push(
     `<text x="${(PLOT.left + PLOT.right) / 2}" y="${PLOT.bottom + 40}" text-anchor="middle">containers (separate processes, no coordination)</text>`,
     `<text transform="translate(18 ${(PLOT.top + PLOT.bottom) / 2}) rotate(-90)" text-anchor="middle" fill="${GOODPUT_COLOUR}">goodput, share of the ideal 50 requests/s</text>`,
-    `<text transform="translate(${WIDTH - 14} ${(PLOT.top + PLOT.bottom) / 2}) rotate(90)" text-anchor="middle" fill="${THROTTLED_COLOUR}">503s, share of requests</text>`,
+    `<text transform="translate(${CHART_WIDTH - 14} ${(PLOT.top + PLOT.bottom) / 2}) rotate(90)" text-anchor="middle" fill="${THROTTLED_COLOUR}">503s, share of requests</text>`,
     series(
       rows.map((row) => [x(row.containers), yGoodput(row.goodputShare)]),
       GOODPUT_COLOUR,

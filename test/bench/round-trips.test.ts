@@ -22,6 +22,7 @@ interface Figures {
   cuc: {
     requests: number;
     requestsPerEvent: number;
+    requestsPerEventByAction: Record<string, { events: number; requestsPerEvent: number }>;
     byMethod: Record<string, number>;
     freshAuthentications: number;
     tlsHandshakes: number;
@@ -73,6 +74,16 @@ describe("bench: round trips, quick", () => {
     );
     expect(figures.cuc.requests).toBeGreaterThanOrEqual(2 * figures.events);
     expect(figures.cuc.requestsPerEvent).toBeCloseTo(figures.cuc.requests / figures.events, 2);
+    // Every request is counted against one action: by action, they add up to the total.
+    const byAction = Object.entries(figures.cuc.requestsPerEventByAction);
+    expect(byAction.map(([action, { events }]) => [action, events])).toEqual(
+      Object.entries(figures.actions).filter(([, events]) => events > 0),
+    );
+    const attributed = byAction.reduce(
+      (sum, [, { events, requestsPerEvent }]) => sum + events * requestsPerEvent,
+      0,
+    );
+    expect(attributed).toBeCloseTo(figures.cuc.requests, 0);
     // Idempotency, ordering and the attempt log: several state-table calls per event.
     expect(figures.dynamodb.calls).toBe(
       Object.values(figures.dynamodb.byOperation).reduce((sum, n) => sum + n, 0),
@@ -81,6 +92,7 @@ describe("bench: round trips, quick", () => {
     expect(figures.dynamodb.byOperation).not.toHaveProperty("CreateTable");
 
     expect(result.targets.map((target) => target.target)).toEqual([
+      "≤ 2.1",
       "≤ 1",
       "≤ 1",
       `≤ ${deployed.cupiMaxInFlight}`,
