@@ -198,6 +198,17 @@ export class Directory {
     }
   }
 
+  /** An administrator edits a rule: every credential under it is held to the new one. */
+  changeRule(objectId: string, changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>) {
+    const rule = this.#rules.get(objectId);
+    if (rule === undefined) throw new Error(`unknown authentication rule ${objectId}`);
+    const changed = { ...rule, ...changes };
+    this.#rules.set(objectId, changed);
+    for (const state of this.#credentials.values()) {
+      if (state.rule.objectId === objectId) state.rule = changed;
+    }
+  }
+
   #seed(
     user: SimulatedUser,
     kind: CredentialKind,

@@ -132,6 +132,8 @@ export interface CupiSimulator {
   credentialOf(objectId: string, kind: CredentialKind): CredentialSnapshot;
   /** Simulates failed sign-ins (or an administrator lock); only the fields given change. */
   setHackedState(objectId: string, kind: CredentialKind, state: HackedState): void;
+  /** An administrator edits an authentication rule (e.g. a longer minimum length). */
+  changeRule(objectId: string, changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>): void;
   /** A clean slate between tests: zeroes the stats, forgets the recorded requests and drops the
    * injected faults not yet consumed. */
   resetStats(): void;
@@ -384,6 +386,10 @@ class SimulatorServer implements CupiSimulator {
 
   setHackedState(objectId: string, kind: CredentialKind, state: HackedState): void {
     this.#directory.setHackedState(objectId, kind, state);
+  }
+
+  changeRule(objectId: string, changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>) {
+    this.#directory.changeRule(objectId, changes);
   }
 
   resetStats(): void {

@@ -13,6 +13,7 @@ import { generatePassword, generatePin, policyContextFor } from "../policy/index
 import { type SecretStore, selectSecretValue } from "../secrets/secret-store.ts";
 import { SecretValue } from "../secrets/secret-value.ts";
 import type { AttemptLog } from "./attempts.ts";
+import type { AuthenticationRuleCache, KnownRule } from "./authentication-rules.ts";
 import { authorize, refuseProtectedAccount } from "./authorize.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
 import {
@@ -33,6 +34,8 @@ export interface ResetDependencies {
   readonly authorization: AuthorizationPolicy;
   readonly secrets: SecretStore;
   readonly connections: CupiConnections;
+  /** Authentication rules read for generated values, shared by the records of the container. */
+  readonly authenticationRules: AuthenticationRuleCache;
   /** Refuses events older than what was already applied; off without a state table. */
   readonly ordering?: OrderingGuard | undefined;
   /** PUTs whose outcome was never learned; off without a state table. */
@@ -84,9 +87,25 @@ export async function applyEvent(
   const kinds = credentialsOf(event.action, user.ldapIntegrated);
   // Values first (no side effects), so an event failing on its secret claims nothing.
   const newValues = new Map<CredentialKind, SecretValue>();
+  // A value generated under a rule from the cache: CUC refusing it may mean the rule changed.
+  let generatedUnderCachedRule = false;
   if (needsNewValue(event.action)) {
+    const rules = (ruleId: string) =>
+      dependencies.authenticationRules.get(cluster.name, ruleId, () =>
+        withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)),
+      );
     for (const kind of kinds) {
-      newValues.set(kind, await newValueFor(event, kind, user, withFreshAccount, call, secrets));
+      const generated = await newValueFor(
+        event,
+        kind,
+        user,
+        withFreshAccount,
+        call,
+        secrets,
+        rules,
+      );
+      newValues.set(kind, generated.value);
+      generatedUnderCachedRule ||= generated.underCachedRule;
     }
   }
   const changes = planChanges(event, user.ldapIntegrated, newValues);
@@ -175,6 +194,12 @@ export async function applyEvent(
     if (delivered.size > 0 && [...newValues.keys()].some((kind) => !landed.has(kind))) {
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
       await secrets.put(deliverTo as string, notAppliedDocument(event)).catch(() => undefined);
+    }
+    if (generatedUnderCachedRule && error instanceof CupiError && error.kind === "rejected") {
+      dependencies.authenticationRules.forget(cluster.name);
+      throw new TransientFailure(
+        `CUC refused a value generated under a rule read earlier (${error.message}); retried with the rule read again`,
+      );
     }
     throw error;
   } finally {
@@ -265,10 +290,16 @@ async function newValueFor(
   withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
   call: RecordCall,
   secrets: SecretStore,
-): Promise<SecretValue> {
+  rules: (ruleId: string) => Promise<KnownRule>,
+): Promise<{ readonly value: SecretValue; readonly underCachedRule: boolean }> {
   const source = event.newCredential;
   if (source !== undefined && "secretId" in source) {
-    return selectSecretValue(source.secretId, await secrets.fresh(source.secretId), source.jsonKey);
+    const value = selectSecretValue(
+      source.secretId,
+      await secrets.fresh(source.secretId),
+      source.jsonKey,
+    );
+    return { value, underCachedRule: false };
   }
   // Generated: offboarding, or `{ "generate": true }`. Respect the user's rule and extensions.
   const [credential, alternateExtensions] = await withFreshAccount((cupi) =>
@@ -278,16 +309,17 @@ async function newValueFor(
     ]),
   );
   const ruleId = credential.credentialPolicyObjectId;
-  const rule =
+  const known: KnownRule =
     ruleId === undefined
-      ? undefined
-      : await withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)).catch(
-          (error: unknown) => {
-            // A rule that cannot be read leaves the generator's own, stricter defaults.
-            if (error instanceof CupiError && error.kind === "not-found") return undefined;
-            throw error;
-          },
-        );
-  const context = policyContextFor(user, rule, alternateExtensions);
-  return new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
+      ? { rule: undefined, cached: false }
+      : await rules(ruleId).catch((error: unknown) => {
+          // A rule that cannot be read leaves the generator's own, stricter defaults.
+          if (error instanceof CupiError && error.kind === "not-found") {
+            return { rule: undefined, cached: false };
+          }
+          throw error;
+        });
+  const context = policyContextFor(user, known.rule, alternateExtensions);
+  const value = new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
+  return { value, underCachedRule: known.cached };
 }

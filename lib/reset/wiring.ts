@@ -11,6 +11,7 @@ import type { DeadLetter } from "../deadletter/dead-letter-queue.ts";
 import { createLogger } from "../logging/logger.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { AttemptLog } from "./attempts.ts";
+import { AuthenticationRuleCache } from "./authentication-rules.ts";
 import { createResetHandler, type ResetHandlerDependencies } from "./batch-handler.ts";
 import { CupiConnections } from "./cupi-connections.ts";
 import { DEFAULT_WATERMARK_RETENTION_SECONDS, OrderingGuard } from "./ordering.ts";
@@ -48,6 +49,7 @@ export function createResetHandlerFromEnvironment(
     authorization,
     secrets,
     connections,
+    authenticationRules: new AuthenticationRuleCache(),
     ...(dynamodb === undefined || config.stateTable === undefined
       ? {}
       : {
