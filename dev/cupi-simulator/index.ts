@@ -133,7 +133,10 @@ export interface CupiSimulator {
   /** Simulates failed sign-ins (or an administrator lock); only the fields given change. */
   setHackedState(objectId: string, kind: CredentialKind, state: HackedState): void;
   /** An administrator edits an authentication rule (e.g. a longer minimum length). */
-  changeRule(objectId: string, changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>): void;
+  changeRule(
+    objectId: string,
+    changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>,
+  ): void;
   /** A clean slate between tests: zeroes the stats, forgets the recorded requests and drops the
    * injected faults not yet consumed. */
   resetStats(): void;

@@ -1,23 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { EndpointCheck } from "../../lib/cupi/endpoint-check.ts";
 import { CupiError } from "../../lib/cupi/errors.ts";
+import { counting as probe } from "../helpers/counting.ts";
 
 const notFound = (operation = "getUser") =>
   new CupiError("HTTP 404: User not found", { kind: "not-found", operation, status: 404 });
-
-/** A probe that counts its calls and answers as told. */
-function probe(answer: () => Promise<unknown>) {
-  let calls = 0;
-  return {
-    run: () => {
-      calls += 1;
-      return answer();
-    },
-    get calls() {
-      return calls;
-    },
-  };
-}
 
 describe("EndpointCheck", () => {
   it("believes a 404 once the version answered, then for a while without asking again", async () => {
