@@ -6,7 +6,7 @@ import type { AuthorizationPolicy } from "../authorization/policy.ts";
 import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
 import type { CupiClient } from "../cupi/client.ts";
 import { CupiError } from "../cupi/errors.ts";
-import type { CredentialKind, CupiUser } from "../cupi/types.ts";
+import type { AuthenticationRule, CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
 import { generatePassword, generatePin, policyContextFor } from "../policy/index.ts";
@@ -87,8 +87,8 @@ export async function applyEvent(
   const kinds = credentialsOf(event.action, user.ldapIntegrated);
   // Values first (no side effects), so an event failing on its secret claims nothing.
   const newValues = new Map<CredentialKind, SecretValue>();
-  // A value generated under a rule from the cache: CUC refusing it may mean the rule changed.
-  let generatedUnderCachedRule = false;
+  // Rules from the cache that values were generated under: CUC refusing one may mean it changed.
+  const cachedRules = new Map<string, AuthenticationRule | undefined>();
   if (needsNewValue(event.action)) {
     const rules = (ruleId: string) =>
       dependencies.authenticationRules.get(cluster.name, ruleId, () =>
@@ -105,7 +105,9 @@ export async function applyEvent(
         rules,
       );
       newValues.set(kind, generated.value);
-      generatedUnderCachedRule ||= generated.underCachedRule;
+      if (generated.cachedRule !== undefined) {
+        cachedRules.set(generated.cachedRule.ruleId, generated.cachedRule.rule);
+      }
     }
   }
   const changes = planChanges(event, user.ldapIntegrated, newValues);
@@ -195,17 +197,38 @@ export async function applyEvent(
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
       await secrets.put(deliverTo as string, notAppliedDocument(event)).catch(() => undefined);
     }
-    if (generatedUnderCachedRule && error instanceof CupiError && error.kind === "rejected") {
+    if (cachedRules.size > 0 && error instanceof CupiError && error.kind === "rejected") {
       dependencies.authenticationRules.forget(cluster.name);
-      throw new TransientFailure(
-        `CUC refused a value generated under a rule read earlier (${error.message}); retried with the rule read again`,
+      const changed = await rulesChanged(cachedRules, (ruleId) =>
+        withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)),
       );
+      // Refused under the rule as it still stands: the refusal is the event's to carry.
+      if (changed) {
+        throw new TransientFailure(
+          `CUC refused a value generated under a rule that has since changed (${error.message}); retried under the rule as it is now`,
+        );
+      }
     }
     throw error;
   } finally {
     await claim?.release(completed);
   }
   return user;
+}
+
+/**
+ * Whether any rule a value was generated under now reads differently from CUC (or cannot be read
+ * now: then the refusal is retried rather than judged on a stale rule).
+ */
+export async function rulesChanged(
+  cached: ReadonlyMap<string, AuthenticationRule | undefined>,
+  read: (ruleId: string) => Promise<AuthenticationRule>,
+): Promise<boolean> {
+  for (const [ruleId, rule] of cached) {
+    const now = await read(ruleId).catch(() => undefined);
+    if (now === undefined || JSON.stringify(now) !== JSON.stringify(rule)) return true;
+  }
+  return false;
 }
 
 /**
@@ -291,7 +314,11 @@ async function newValueFor(
   call: RecordCall,
   secrets: SecretStore,
   rules: (ruleId: string) => Promise<KnownRule>,
-): Promise<{ readonly value: SecretValue; readonly underCachedRule: boolean }> {
+): Promise<{
+  readonly value: SecretValue;
+  /** The rule it was generated under, when that came from the cache. */
+  readonly cachedRule?: { readonly ruleId: string; readonly rule: AuthenticationRule | undefined };
+}> {
   const source = event.newCredential;
   if (source !== undefined && "secretId" in source) {
     const value = selectSecretValue(
@@ -299,7 +326,7 @@ async function newValueFor(
       await secrets.fresh(source.secretId),
       source.jsonKey,
     );
-    return { value, underCachedRule: false };
+    return { value };
   }
   // Generated: offboarding, or `{ "generate": true }`. Respect the user's rule and extensions.
   const [credential, alternateExtensions] = await withFreshAccount((cupi) =>
@@ -321,5 +348,7 @@ async function newValueFor(
         });
   const context = policyContextFor(user, known.rule, alternateExtensions);
   const value = new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
-  return { value, underCachedRule: known.cached };
+  return ruleId !== undefined && known.cached
+    ? { value, cachedRule: { ruleId, rule: known.rule } }
+    : { value };
 }

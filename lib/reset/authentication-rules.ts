@@ -4,8 +4,9 @@ import type { AuthenticationRule } from "../cupi/types.ts";
 
 /**
  * How long a rule read from CUC is used. Rules change by an administrator's hand, seldom; a value
- * generated under a rule changed meanwhile is refused by CUC, and then retried with the rule read
- * again (see `applyEvent`), so staleness costs a retry, never a wrong value.
+ * generated under a rule changed meanwhile is refused by CUC, and then retried under the rule read
+ * again (see `applyEvent`: only when the rule did change; a value refused under the rule as it
+ * stands is the event's CREDENTIAL_REJECTED, as without the cache), so staleness costs a retry.
  */
 export const DEFAULT_RULE_CACHE_MS = 5 * 60_000;
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rulesChanged } from "../../lib/reset/apply-event.ts";
 import { AuthenticationRuleCache } from "../../lib/reset/authentication-rules.ts";
 import { counting } from "../helpers/counting.ts";
 
@@ -59,5 +60,22 @@ describe("AuthenticationRuleCache", () => {
     cache.forget("emea");
     expect((await cache.get("emea", RULE.objectId, cuc.run)).cached).toBe(false);
     expect((await cache.get("amer", RULE.objectId, cuc.run)).cached).toBe(true);
+  });
+});
+
+describe("rulesChanged (after CUC refused a value generated under a cached rule)", () => {
+  const cached = new Map([[RULE.objectId, RULE]]);
+
+  it("is false when the rule reads the same now: the refusal stands", async () => {
+    expect(await rulesChanged(cached, async () => ({ ...RULE }))).toBe(false);
+  });
+
+  it("is true when the rule changed, or cannot be read now", async () => {
+    expect(await rulesChanged(cached, async () => ({ ...RULE, minLength: 9 }))).toBe(true);
+    expect(
+      await rulesChanged(cached, async () => {
+        throw new Error("CUC busy");
+      }),
+    ).toBe(true);
   });
 });
