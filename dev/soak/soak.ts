@@ -124,8 +124,19 @@ export interface Recovery {
 
 const DEFAULT_SEED = 4;
 const DEFAULT_FAULT_RATE = 0.2;
-/** "slow" holds the answer far past the client's headers timeout; CUC never applies it. */
-const FAULT_KINDS: FaultKind[] = ["503", "500-html", "drop", "slow"];
+/**
+ * "slow" holds the answer far past the client's headers timeout; CUC never applies it. The
+ * "-after-apply" kinds apply the request (a PUT included) and then lose or stall the answer: the
+ * lost answers the service must settle without applying twice or dead-lettering what landed.
+ */
+const FAULT_KINDS: FaultKind[] = [
+  "503",
+  "500-html",
+  "drop",
+  "slow",
+  "drop-after-apply",
+  "slow-after-apply",
+];
 const DEFAULT_CRASH_FAULT_RATE = 0.05;
 const CUPI_MAX_IN_FLIGHT = 2;
 /** Two invocations at once: two Lambda containers. */
