@@ -32,7 +32,14 @@ describe("soak, short: npm run soak's mix at 200 events", () => {
     expect(report.duplicates).toBe(20);
     expect(report.replayed).toBe(report.expectedReplays);
     expect(report.queuedAtReplay).toBeGreaterThan(0);
-    for (const kind of ["503", "500-html", "drop", "slow"] as const)
+    for (const kind of [
+      "503",
+      "500-html",
+      "drop",
+      "slow",
+      "drop-after-apply",
+      "slow-after-apply",
+    ] as const)
       expect(report.cuc.faults[kind]).toBeGreaterThan(0);
   }, 90_000);
 });
