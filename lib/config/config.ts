@@ -251,16 +251,15 @@ function parseActions(value: string | undefined): Set<Action> {
 
 /** The base URL as the client will use it (a trailing `/vmrest` dropped), or what is wrong. */
 function cupiBaseUrl(name: string, value: string, allowInsecureHttp: boolean): string {
-  if (/^http:/i.test(value) && !allowInsecureHttp) {
-    throw new ConfigurationError(
-      `${name} must use https://; http:// is only for the local simulator, with CUPI_ALLOW_INSECURE_HTTP=true`,
-    );
-  }
   try {
     return parseCupiBaseUrl(value, allowInsecureHttp).href.replace(/\/$/, "");
   } catch (error) {
     if (!(error instanceof CupiBaseUrlError)) throw error;
-    throw new ConfigurationError(`${name} ${error.message.replace(/^CUPI base URL /, "")}`);
+    throw new ConfigurationError(
+      error.insecureHttp
+        ? `${name} must use https://; http:// is only for the local simulator, with CUPI_ALLOW_INSECURE_HTTP=true`
+        : `${name} ${error.message.replace(/^CUPI base URL /, "")}`,
+    );
   }
 }
 

@@ -4,6 +4,13 @@
 /** A base URL that cannot lead to CUPI safely; the message names what is wrong, never a secret. */
 export class CupiBaseUrlError extends TypeError {
   override readonly name = "CupiBaseUrlError";
+  /** Refused only for being `http://` without allowInsecureHttp: the caller names its own flag. */
+  readonly insecureHttp: boolean;
+
+  constructor(message: string, insecureHttp = false) {
+    super(message);
+    this.insecureHttp = insecureHttp;
+  }
 }
 
 /**
@@ -20,11 +27,12 @@ export function parseCupiBaseUrl(baseUrl: string, allowInsecureHttp: boolean): U
     throw new CupiBaseUrlError("CUPI base URL is not a valid URL");
   }
   if (url.protocol !== "https:" && !(url.protocol === "http:" && allowInsecureHttp)) {
-    throw new CupiBaseUrlError(
-      url.protocol === "http:"
-        ? "CUPI base URL must use https:// (http:// is only for the local simulator, with allowInsecureHttp)"
-        : `CUPI base URL must use https://, not ${url.protocol}//`,
-    );
+    throw url.protocol === "http:"
+      ? new CupiBaseUrlError(
+          "CUPI base URL must use https:// (http:// is only for the local simulator, with allowInsecureHttp)",
+          true,
+        )
+      : new CupiBaseUrlError(`CUPI base URL must use https://, not ${url.protocol}//`);
   }
   if (url.username !== "" || url.password !== "") {
     throw new CupiBaseUrlError("CUPI base URL must not contain credentials");
