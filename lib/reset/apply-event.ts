@@ -89,11 +89,11 @@ export async function applyEvent(
   const newValues = new Map<CredentialKind, SecretValue>();
   // Rules from the cache that values were generated under: CUC refusing one may mean it changed.
   const cachedRules = new Map<string, AuthenticationRule | undefined>();
+  const readRule = (ruleId: string) =>
+    withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call));
   if (needsNewValue(event.action)) {
     const rules = (ruleId: string) =>
-      dependencies.authenticationRules.get(cluster.name, ruleId, () =>
-        withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)),
-      );
+      dependencies.authenticationRules.get(cluster.name, ruleId, () => readRule(ruleId));
     for (const kind of kinds) {
       const generated = await newValueFor(
         event,
@@ -199,9 +199,7 @@ export async function applyEvent(
     }
     if (cachedRules.size > 0 && error instanceof CupiError && error.kind === "rejected") {
       dependencies.authenticationRules.forget(cluster.name);
-      const changed = await rulesChanged(cachedRules, (ruleId) =>
-        withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)),
-      );
+      const changed = await rulesChanged(cachedRules, readRule);
       // Refused under the rule as it still stands: the refusal is the event's to carry.
       if (changed) {
         throw new TransientFailure(
