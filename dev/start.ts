@@ -79,7 +79,7 @@ const poller = createEventSourcePoller({
       retries.set(id, (retries.get(id) ?? 0) + 1);
       if (followLive) {
         console.log(
-          `${new Date().toISOString().slice(11, 19)}  message ${id}: failed transiently, will be retried (--logs shows why)`,
+          `${timeOfDay()}  message ${id}: failed transiently, will be retried (--logs shows why)`,
         );
       }
     }
@@ -170,11 +170,16 @@ function printNextSteps(): void {
   console.log("Ctrl+C stops everything.");
 }
 
+/** HH:MM:SS (UTC), the start of each live line. */
+function timeOfDay(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
 /** Prints each outcome event the ticketing queue receives, one readable line each. */
 async function followOutcomeEvents(): Promise<void> {
   while (followLive) {
     for (const event of await takeOutcomeEvents(stack.sqs, stack.ticketingQueueUrl)) {
-      console.log(`${new Date().toISOString().slice(11, 19)}  ${summary(event)}`);
+      console.log(`${timeOfDay()}  ${summary(event)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
