@@ -7,6 +7,7 @@ import {
   circuitBreakerForOrigin,
 } from "./circuit-breaker.ts";
 import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
+import { CucClock } from "./cuc-clock.ts";
 import { EndpointCheck } from "./endpoint-check.ts";
 import {
   parseAlternateExtensions,
@@ -114,6 +115,7 @@ export class CupiClient {
   readonly #accept: string;
   readonly #authenticationCooldownMs: number;
   readonly #endpoint = new EndpointCheck();
+  readonly #clock = new CucClock();
   #username: string;
   #password: SecretValue;
   #authorization: string;
@@ -154,6 +156,11 @@ export class CupiClient {
   /** The process-wide circuit breaker for this host (for metrics and logs); undefined if disabled. */
   get circuitBreaker(): CircuitBreaker | undefined {
     return this.#circuitBreaker;
+  }
+
+  /** CUC's clock as this client's answers showed it (their `Date` headers). */
+  get clock(): CucClock {
+    return this.#clock;
   }
 
   /** Switches to a refreshed service account (after a 401) and drops the old session. */
@@ -431,6 +438,7 @@ export class CupiClient {
       signal,
     );
     this.#cookies.remember(response.setCookies);
+    this.#clock.observe(response.date);
     return response;
   }
 

@@ -1,9 +1,11 @@
 // Sends a new credential value so that a lost answer, an aborted or a killed delivery never turns
 // into a second change or a dead letter: what an attempt did is settled by the attempt log.
 import type { CupiClient } from "../cupi/client.ts";
+import { readTimeChanged } from "../cupi/cuc-clock.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind } from "../cupi/types.ts";
-import { type AttemptLog, isHistoryRejection } from "./attempts.ts";
+import { type AttemptLog, type Baseline, isHistoryRejection } from "./attempts.ts";
+import type { LastChange } from "./ordering.ts";
 
 /** Resends within one delivery after answers that were lost, once CUC shows the value did not land. */
 const MAX_UNCERTAIN_RESENDS = 2;
@@ -16,6 +18,12 @@ export interface NewValueSend {
   /** Runs a CUPI call (with a re-read service account after a 401). */
   readonly cupi: <T>(operation: (client: CupiClient) => Promise<T>) => Promise<T>;
   readonly call: { readonly deadline: number; readonly signal?: AbortSignal };
+  /** The credential's last change by this service, from its ordering watermark. */
+  readonly lastChange: LastChange;
+  /** Whether CUC's clock may be the baseline (CUPI_LOST_ANSWER_BASELINE=clock). */
+  readonly clockBaseline: boolean;
+  /** The credential's TimeChanged, when it was read after this event's claim (settling another). */
+  readonly timeChangedAfterClaim: string | undefined;
   /** Just before the first PUT of this delivery (a generated value is delivered here). */
   readonly beforeSending: () => Promise<void>;
   /** The PUT itself. */
@@ -25,23 +33,35 @@ export interface NewValueSend {
 /**
  * A PUT of a new value whose answer may be lost after CUC applied it. Resending blindly would
  * bounce off the credential history ("Repeat credentials prohibited") and dead-letter a reset
- * that worked. So the credential's TimeChanged is read before the first attempt (and kept in the
- * attempt log across deliveries); after an uncertain failure, or a history rejection following an
- * earlier uncertain delivery, a moved TimeChanged means the value landed, an unmoved one that a
- * resend is safe. A PUT that landed is marked applied in the log, so a later delivery of the event
- * sends nothing for it. An attempt cut by its delivery's deadline stays in the log as unknown.
+ * that worked. So each attempt has a baseline (kept in the attempt log across deliveries), and
+ * after an uncertain failure, or a history rejection following an earlier uncertain delivery, the
+ * credential's TimeChanged read against it tells whether the value landed (then nothing is sent
+ * again) or not (a resend is safe). A PUT that landed is marked applied in the log, so a later
+ * delivery of the event sends nothing for it. An attempt cut by its delivery's deadline stays in
+ * the log as unknown. Resolves to when CUC answered the PUT (its `Date`), when it did.
+ *
+ * The baseline costs no request when it can be CUC's clock (`chooseBaseline`); otherwise it is
+ * TimeChanged read before the first attempt, as it was always done.
  */
-export async function sendNewValue(send: NewValueSend): Promise<void> {
+export async function sendNewValue(send: NewValueSend): Promise<number | undefined> {
   const { attempts, eventId, kind } = send;
-  const timeChanged = async (): Promise<string> =>
-    (await send.cupi((client) => client.getCredential(send.objectId, kind, send.call)))
-      .timeChanged ?? "";
-  const start = await attempts.begin(eventId, kind, await timeChanged());
-  if (start.alreadyApplied) return;
+  const readCredential = () =>
+    send.cupi((client) => client.getCredential(send.objectId, kind, send.call));
+  const clock = await send.cupi(async (client) => client.clock);
+  const baseline: Baseline = chooseBaseline(
+    send.clockBaseline ? clock.latestAnswer : undefined,
+    clock.offsetMs,
+    send.lastChange,
+    send.timeChangedAfterClaim,
+  ) ?? { timeChangedBefore: (await readCredential()).timeChanged ?? "" };
+  const start = await attempts.begin(eventId, kind, baseline);
+  if (start.alreadyApplied) return undefined;
   await send.beforeSending();
+  let answered = false;
   for (let resends = 0; ; resends++) {
     try {
       await send.put();
+      answered = true;
       break;
     } catch (error) {
       if (!(error instanceof CupiError)) throw error;
@@ -51,8 +71,7 @@ export async function sendNewValue(send: NewValueSend): Promise<void> {
         error.kind === "rejected" &&
         isHistoryRejection(error.cupiMessage);
       if (uncertain || historyAfterUnknown) {
-        const landed = (await timeChanged()) !== start.timeChangedBefore;
-        if (landed) break;
+        if (hasLanded(start.baseline, (await readCredential()).timeChanged)) break;
         if (uncertain && resends < MAX_UNCERTAIN_RESENDS) continue;
       }
       // An uncertain outcome stays in the log for the next delivery to resolve.
@@ -60,14 +79,55 @@ export async function sendNewValue(send: NewValueSend): Promise<void> {
       throw error;
     }
   }
+  // At or after the change: CUC answered (or was asked about) it no sooner.
+  const answeredAt = clock.latestAnswer;
   await attempts.applied(eventId, kind);
+  if (send.clockBaseline && answered && answeredAt !== undefined && clock.offsetMs === undefined) {
+    // Once in a while (an hour, and at start): one read to learn TimeChanged's time zone, which
+    // the next baselines need. A failure here changes nothing of this event's outcome.
+    await readCredential().then(
+      (credential) => clock.learnOffset(credential.timeChanged, answeredAt),
+      () => undefined,
+    );
+  }
+  return answeredAt;
+}
+
+/**
+ * CUC's clock as the baseline, when it is sound: every value this service set before this
+ * event's claim was answered (so set) in an earlier second than CUC's latest answer before this
+ * PUT, so a TimeChanged at or after that answer can only be this PUT's (nothing of this service
+ * changes the credential while the claim is held). Otherwise a TimeChanged read after the claim,
+ * if one was; otherwise none (the caller reads TimeChanged).
+ */
+export function chooseBaseline(
+  latestAnswer: number | undefined,
+  offsetMs: number | undefined,
+  lastChange: LastChange,
+  timeChangedAfterClaim: string | undefined,
+): Baseline | undefined {
+  if (timeChangedAfterClaim !== undefined) return { timeChangedBefore: timeChangedAfterClaim };
+  if (latestAnswer === undefined || offsetMs === undefined) return undefined;
+  const earlierSecond =
+    lastChange === "none" || (typeof lastChange === "number" && lastChange < latestAnswer);
+  return earlierSecond ? { answeredAfter: latestAnswer, timeChangedOffsetMs: offsetMs } : undefined;
+}
+
+/** Whether a TimeChanged read now shows the attempt's value landed, against its baseline. */
+export function hasLanded(baseline: Baseline, timeChanged: string | undefined): boolean {
+  if ("timeChangedBefore" in baseline) return (timeChanged ?? "") !== baseline.timeChangedBefore;
+  const changedAt = readTimeChanged(timeChanged);
+  return (
+    changedAt !== undefined && changedAt - baseline.timeChangedOffsetMs >= baseline.answeredAfter
+  );
 }
 
 /**
  * Settles another event's attempt left unknown (its delivery was killed or cut short mid-PUT),
- * now that this event holds the credential and nothing else can change it: a TimeChanged moved
- * since that attempt's snapshot means its value landed, and it is marked applied, so that its
- * own later delivery reports it applied rather than stale; otherwise it is forgotten.
+ * now that this event holds the credential and nothing else can change it: its baseline, checked
+ * against TimeChanged, tells whether its value landed, and it is marked applied, so that its own
+ * later delivery reports it applied rather than stale; otherwise it is forgotten. Resolves to the
+ * TimeChanged it read, if it read one: a snapshot taken after this event's claim.
  */
 export async function settleEarlierAttempt(settle: {
   readonly attempts: AttemptLog;
@@ -76,13 +136,14 @@ export async function settleEarlierAttempt(settle: {
   readonly kind: CredentialKind;
   readonly cupi: NewValueSend["cupi"];
   readonly call: NewValueSend["call"];
-}): Promise<void> {
+}): Promise<string | undefined> {
   const { attempts, eventId, kind } = settle;
   const attempt = await attempts.read(eventId, kind);
-  if (attempt === undefined || attempt.applied) return;
+  if (attempt === undefined || attempt.applied) return undefined;
   const now = await settle.cupi((client) =>
     client.getCredential(settle.objectId, kind, settle.call),
   );
-  if ((now.timeChanged ?? "") !== attempt.timeChangedBefore) await attempts.applied(eventId, kind);
+  if (hasLanded(attempt.baseline, now.timeChanged)) await attempts.applied(eventId, kind);
   else await attempts.forget(eventId, kind);
+  return now.timeChanged ?? "";
 }
