@@ -132,12 +132,15 @@ export class AttemptLog {
   }
 }
 
-/** The stored baseline; an attempt logged before baselines had kinds holds a bare TimeChanged. */
+/**
+ * The stored baseline. An attempt logged before baselines had kinds holds a bare TimeChanged,
+ * which comes first: its first attempt's, even if a later delivery added a baseline of its own.
+ */
 function baselineOf(item: Record<string, AttributeValue> | undefined): Baseline | undefined {
-  const stored = item?.baseline?.S;
-  if (stored !== undefined) return JSON.parse(stored) as Baseline;
   const timeChanged = item?.timeChangedBefore?.S;
-  return timeChanged === undefined ? undefined : { timeChangedBefore: timeChanged };
+  if (timeChanged !== undefined) return { timeChangedBefore: timeChanged };
+  const stored = item?.baseline?.S;
+  return stored === undefined ? undefined : (JSON.parse(stored) as Baseline);
 }
 
 function expiration(): string {

@@ -4,6 +4,7 @@ import type { CupiClient } from "../cupi/client.ts";
 import { readTimeChanged } from "../cupi/cuc-clock.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind } from "../cupi/types.ts";
+import { TransientFailure } from "../outcome/failures.ts";
 import { type AttemptLog, type Baseline, isHistoryRejection } from "./attempts.ts";
 import type { LastChange } from "./ordering.ts";
 
@@ -67,12 +68,19 @@ export async function sendNewValue(send: NewValueSend): Promise<number | undefin
       if (!(error instanceof CupiError)) throw error;
       const uncertain = error.mayHaveTakenEffect;
       const historyAfterUnknown =
-        start.earlierAttemptUnknown &&
+        (start.earlierAttemptUnknown || resends > 0) &&
         error.kind === "rejected" &&
         isHistoryRejection(error.cupiMessage);
       if (uncertain || historyAfterUnknown) {
         if (hasLanded(start.baseline, (await readCredential()).timeChanged)) break;
         if (uncertain && resends < MAX_UNCERTAIN_RESENDS) continue;
+      }
+      // This delivery's own resend met the history: its first PUT may have landed after all. Left
+      // unknown for the next delivery (and a person, if it keeps happening), never dead-lettered.
+      if (historyAfterUnknown && resends > 0) {
+        throw new TransientFailure(
+          `CUC refused the resent value as a repeat after an answer was lost (${error.message}); whether the first PUT landed is left to the next delivery`,
+        );
       }
       // An uncertain outcome stays in the log for the next delivery to resolve.
       if (!uncertain) await attempts.forget(eventId, kind);
@@ -94,11 +102,19 @@ export async function sendNewValue(send: NewValueSend): Promise<number | undefin
 }
 
 /**
+ * How far a `Date` header may lag behind the change its answer reports: the header is in whole
+ * seconds, and servers (Tomcat, under CUPI) reuse a formatted date for up to a second, not aligned
+ * with the second's start. A change answered with `Date` D happened before D + 1 s + this.
+ */
+const DATE_HEADER_SLACK_MS = 2_000;
+
+/**
  * CUC's clock as the baseline, when it is sound: every value this service set before this
- * event's claim was answered (so set) in an earlier second than CUC's latest answer before this
- * PUT, so a TimeChanged at or after that answer can only be this PUT's (nothing of this service
- * changes the credential while the claim is held). Otherwise a TimeChanged read after the claim,
- * if one was; otherwise none (the caller reads TimeChanged).
+ * event's claim was answered (so set) long enough before CUC's latest answer before this PUT
+ * (DATE_HEADER_SLACK_MS) that its TimeChanged is earlier, so a TimeChanged at or after that answer
+ * can only be this PUT's (nothing of this service changes the credential while the claim is
+ * held). Otherwise a TimeChanged read after the claim, if one was; otherwise none (the caller
+ * reads TimeChanged).
  */
 export function chooseBaseline(
   latestAnswer: number | undefined,
@@ -108,9 +124,10 @@ export function chooseBaseline(
 ): Baseline | undefined {
   if (timeChangedAfterClaim !== undefined) return { timeChangedBefore: timeChangedAfterClaim };
   if (latestAnswer === undefined || offsetMs === undefined) return undefined;
-  const earlierSecond =
-    lastChange === "none" || (typeof lastChange === "number" && lastChange < latestAnswer);
-  return earlierSecond ? { answeredAfter: latestAnswer, timeChangedOffsetMs: offsetMs } : undefined;
+  const longBefore =
+    lastChange === "none" ||
+    (typeof lastChange === "number" && lastChange + DATE_HEADER_SLACK_MS <= latestAnswer);
+  return longBefore ? { answeredAfter: latestAnswer, timeChangedOffsetMs: offsetMs } : undefined;
 }
 
 /** Whether a TimeChanged read now shows the attempt's value landed, against its baseline. */

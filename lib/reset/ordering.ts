@@ -207,7 +207,9 @@ export class OrderingGuard {
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { id: { S: key } },
-          UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt"} REMOVE lockedUntil`,
+          // answeredBy: whose PUT answeredAt belongs to; a later holder that sets none leaves it
+          // to an event that is not the holder, which makes the time untrusted (see lastChangeOf).
+          UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt, answeredBy = :eventId"} REMOVE lockedUntil`,
           ConditionExpression: "eventId = :eventId",
           ExpressionAttributeValues: {
             ":eventId": { S: eventId },
@@ -260,10 +262,15 @@ export interface Predecessor {
   readonly kind: CredentialKind;
 }
 
+/**
+ * The time is trusted only when it is the last holder's own and that holder completed: a holder
+ * killed, cut short or failed may have changed the credential without recording when.
+ */
 function lastChangeOf(previous: Record<string, AttributeValue> | undefined): LastChange {
   if (previous?.eventId?.S === undefined) return "none";
   const answeredAt = Number(previous.answeredAt?.N);
-  return Number.isFinite(answeredAt) ? answeredAt : "unknown";
+  const own = previous.answeredBy?.S === previous.eventId.S && previous.completed?.BOOL === true;
+  return own && Number.isFinite(answeredAt) ? answeredAt : "unknown";
 }
 
 function watermarkKey(objectId: string, kind: CredentialKind): string {

@@ -39,8 +39,8 @@ describe("CucClock", () => {
 });
 
 describe("chooseBaseline", () => {
-  it("takes CUC's clock when every earlier change of this service was answered in an earlier second", () => {
-    expect(chooseBaseline(B, 0, B - SECOND, undefined)).toEqual({
+  it("takes CUC's clock when every earlier change of this service was answered 2 s or more before", () => {
+    expect(chooseBaseline(B, 0, B - 2 * SECOND, undefined)).toEqual({
       answeredAfter: B,
       timeChangedOffsetMs: 0,
     });
@@ -51,7 +51,9 @@ describe("chooseBaseline", () => {
   });
 
   it("asks for a TimeChanged read when the clock cannot be sound", () => {
-    // The last change answered in the same second, or later: its TimeChanged could be ≥ B.
+    // The last change answered in the same second, the one before (a Date header may lag up to a
+    // second behind its change), or later: its TimeChanged could be ≥ B.
+    expect(chooseBaseline(B, 0, B - SECOND, undefined)).toBeUndefined();
     expect(chooseBaseline(B, 0, B, undefined)).toBeUndefined();
     expect(chooseBaseline(B, 0, B + SECOND, undefined)).toBeUndefined();
     // A holder left no time; no dated answer yet; TimeChanged's zone not known.

@@ -23,9 +23,12 @@ function reset(pin: string) {
   });
 }
 
-/** Into the next second of the clock CUC and this machine share here: the last change is older. */
+/**
+ * Two seconds on, into a fresh second of the clock CUC and this machine share here: the last
+ * change is then old enough for the clock baseline (a Date header may lag a second).
+ */
 const nextSecond = () =>
-  new Promise((resolve) => setTimeout(resolve, 1_020 - (Date.now() % 1_000)));
+  new Promise((resolve) => setTimeout(resolve, 2_020 - (Date.now() % 1_000)));
 
 async function run(
   body: Record<string, unknown>,
