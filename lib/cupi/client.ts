@@ -7,7 +7,7 @@ import {
   circuitBreakerForOrigin,
 } from "./circuit-breaker.ts";
 import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
-import { CucClock } from "./cuc-clock.ts";
+import { type CucClock, clockForOrigin } from "./cuc-clock.ts";
 import { EndpointCheck } from "./endpoint-check.ts";
 import {
   parseAlternateExtensions,
@@ -115,7 +115,7 @@ export class CupiClient {
   readonly #accept: string;
   readonly #authenticationCooldownMs: number;
   readonly #endpoint = new EndpointCheck();
-  readonly #clock = new CucClock();
+  readonly #clock: CucClock;
   #username: string;
   #password: SecretValue;
   #authorization: string;
@@ -133,6 +133,7 @@ export class CupiClient {
       options.circuitBreaker === false
         ? undefined
         : circuitBreakerForOrigin(this.#transport.origin, options.circuitBreaker);
+    this.#clock = clockForOrigin(this.#transport.origin);
     this.#cookies = new SessionCookies(options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#defaultCallTimeoutMs = options.defaultCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
@@ -158,7 +159,7 @@ export class CupiClient {
     return this.#circuitBreaker;
   }
 
-  /** CUC's clock as this client's answers showed it (their `Date` headers). */
+  /** CUC's clock as its answers to this process showed it (their `Date` headers). */
   get clock(): CucClock {
     return this.#clock;
   }

@@ -18,7 +18,9 @@ export const DEFAULT_OFFSET_TRUST_MS = 60 * 60_000;
 export class CucClock {
   readonly #offsetTrustMs: number;
   #latestAnswerMs: number | undefined;
-  #offset: { readonly ms: number; readonly until: number } | undefined;
+  #offset:
+    | { readonly ms: number; readonly learnedFrom: number; readonly until: number }
+    | undefined;
 
   constructor(offsetTrustMs = DEFAULT_OFFSET_TRUST_MS) {
     this.#offsetTrustMs = offsetTrustMs;
@@ -44,7 +46,12 @@ export class CucClock {
     const local = readTimeChanged(timeChanged);
     if (local === undefined) return;
     const ms = Math.round((local - changedAt) / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
-    this.#offset = { ms, until: Date.now() + this.#offsetTrustMs };
+    this.#offset = { ms, learnedFrom: changedAt, until: Date.now() + this.#offsetTrustMs };
+  }
+
+  /** Drops the learned offset (TimeChanged no longer reads in it): the next answered PUT learns it. */
+  forgetOffset(): void {
+    this.#offset = undefined;
   }
 
   /**
@@ -56,6 +63,29 @@ export class CucClock {
       ? this.#offset.ms
       : undefined;
   }
+
+  /** The trusted offset, if it was learned from a change CUC answered at or after `time`. */
+  offsetLearnedSince(time: number): number | undefined {
+    return this.#offset !== undefined && this.#offset.learnedFrom >= time
+      ? this.offsetMs
+      : undefined;
+  }
+}
+
+const clocksByOrigin = new Map<string, CucClock>();
+
+/**
+ * The process-wide clock of one CUC origin: every client of it (a new one after a CA change
+ * included) adds to, and reads, the same latest answer, so that none reads a clock that missed
+ * a later answer.
+ */
+export function clockForOrigin(origin: string): CucClock {
+  let clock = clocksByOrigin.get(origin);
+  if (clock === undefined) {
+    clock = new CucClock();
+    clocksByOrigin.set(origin, clock);
+  }
+  return clock;
 }
 
 /** A TimeChanged, `YYYY-MM-DD HH:MM:SS.fff`, read as if UTC; undefined when empty or malformed. */

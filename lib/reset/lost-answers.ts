@@ -1,7 +1,7 @@
 // Sends a new credential value so that a lost answer, an aborted or a killed delivery never turns
 // into a second change or a dead letter: what an attempt did is settled by the attempt log.
 import type { CupiClient } from "../cupi/client.ts";
-import { readTimeChanged } from "../cupi/cuc-clock.ts";
+import { type CucClock, readTimeChanged } from "../cupi/cuc-clock.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind } from "../cupi/types.ts";
 import { TransientFailure } from "../outcome/failures.ts";
@@ -72,7 +72,9 @@ export async function sendNewValue(send: NewValueSend): Promise<number | undefin
         error.kind === "rejected" &&
         isHistoryRejection(error.cupiMessage);
       if (uncertain || historyAfterUnknown) {
-        if (hasLanded(start.baseline, (await readCredential()).timeChanged)) break;
+        const landing = hasLanded(start.baseline, (await readCredential()).timeChanged, clock);
+        if (landing === "unsure") throw zoneMoved(clock);
+        if (landing === "landed") break;
         if (uncertain && resends < MAX_UNCERTAIN_RESENDS) continue;
       }
       // This delivery's own resend met the history: its first PUT may have landed after all. Left
@@ -130,12 +132,73 @@ export function chooseBaseline(
   return longBefore ? { answeredAfter: latestAnswer, timeChangedOffsetMs: offsetMs } : undefined;
 }
 
-/** Whether a TimeChanged read now shows the attempt's value landed, against its baseline. */
-export function hasLanded(baseline: Baseline, timeChanged: string | undefined): boolean {
-  if ("timeChangedBefore" in baseline) return (timeChanged ?? "") !== baseline.timeChangedBefore;
+/** What a TimeChanged read after an attempt says of it. */
+export type Landing = "landed" | "not-landed" | "unsure";
+
+/**
+ * Whether a TimeChanged read now (CUC's `clock` has seen its answer) shows the attempt's value
+ * landed, against its baseline. Against CUC's clock, "unsure" when TimeChanged no longer reads in
+ * the baseline's time zone, unless an offset learned since settles it (`landingByClock`).
+ */
+export function hasLanded(
+  baseline: Baseline,
+  timeChanged: string | undefined,
+  clock: CucClock,
+): Landing {
+  if ("timeChangedBefore" in baseline) {
+    return (timeChanged ?? "") !== baseline.timeChangedBefore ? "landed" : "not-landed";
+  }
+  const { answeredAfter, timeChangedOffsetMs } = baseline;
+  const landing = landingByClock(
+    answeredAfter,
+    timeChangedOffsetMs,
+    timeChanged,
+    clock.latestAnswer,
+  );
+  // An offset learned after the PUT is the zone its TimeChanged was written in.
+  const since = clock.offsetLearnedSince(answeredAfter);
+  if (landing !== "unsure" || since === undefined || since === timeChangedOffsetMs) return landing;
+  return landingByClock(answeredAfter, since, timeChanged, clock.latestAnswer);
+}
+
+/** How far daylight saving time moves a time zone: an hour, or half an hour (Lord Howe). */
+const ZONE_MOVES_MS = [-60, -30, 30, 60].map((minutes) => minutes * 60_000);
+
+/**
+ * A TimeChanged in CUC's clock (less the zone offset) at or after the answer before the PUT, and
+ * no later than CUC's answer to the read (`answeredBy`), is the PUT's. One later than that answer
+ * cannot be a change at all: the zone moved. One earlier is an older change, unless moving the
+ * zone by daylight saving time would make it the PUT's: then it is unsure, never guessed (a wrong
+ * "landed" reports a value CUC never took; a wrong "not landed" resends into the history).
+ */
+function landingByClock(
+  answeredAfter: number,
+  offsetMs: number,
+  timeChanged: string | undefined,
+  answeredBy: number | undefined,
+): Landing {
   const changedAt = readTimeChanged(timeChanged);
-  return (
-    changedAt !== undefined && changedAt - baseline.timeChangedOffsetMs >= baseline.answeredAfter
+  if (changedAt === undefined) return "not-landed";
+  if (answeredBy === undefined) return "unsure";
+  const latest = answeredBy + DATE_HEADER_SLACK_MS;
+  const changed = changedAt - offsetMs;
+  if (changed > latest) return "unsure";
+  if (changed >= answeredAfter) return "landed";
+  const movedInto = ZONE_MOVES_MS.some(
+    (move) => changed - move >= answeredAfter && changed - move <= latest,
+  );
+  return movedInto ? "unsure" : "not-landed";
+}
+
+/**
+ * TimeChanged reads in another zone than the one learned (daylight saving time began or ended):
+ * the offset is learned again by the next answered PUT, and the attempt, left unknown, is judged
+ * again by the next delivery.
+ */
+function zoneMoved(clock: CucClock): TransientFailure {
+  clock.forgetOffset();
+  return new TransientFailure(
+    "CUC's TimeChanged no longer reads in the time zone learned from its answers (daylight saving time?); whether the PUT landed is left to the next delivery",
   );
 }
 
@@ -160,7 +223,10 @@ export async function settleEarlierAttempt(settle: {
   const now = await settle.cupi((client) =>
     client.getCredential(settle.objectId, kind, settle.call),
   );
-  if (hasLanded(attempt.baseline, now.timeChanged)) await attempts.applied(eventId, kind);
+  const clock = await settle.cupi(async (client) => client.clock);
+  const landing = hasLanded(attempt.baseline, now.timeChanged, clock);
+  if (landing === "unsure") throw zoneMoved(clock);
+  if (landing === "landed") await attempts.applied(eventId, kind);
   else await attempts.forget(eventId, kind);
   return now.timeChanged ?? "";
 }
