@@ -7,6 +7,8 @@ import {
   esbuildOptionsOf,
   run,
   TARGET_BUNDLE_BYTES,
+  TARGET_BUNDLE_BYTES_13,
+  TARGET_GAP_MS,
   TARGET_RATIO,
 } from "../../bench/cold-start.ts";
 import type { BenchResult } from "../../bench/harness.ts";
@@ -85,12 +87,21 @@ describe("bench/cold-start.ts (quick)", () => {
     expect(floor.startsWith(banner)).toBe(true);
   });
 
-  it("judges the two targets of issue 6 on its own figures", () => {
+  it("judges the targets of issues 6 and 13 on its own figures", () => {
     expect(result.targets.map((target) => target.target)).toEqual([
       `≤ ${TARGET_RATIO}`,
       `≤ ${TARGET_BUNDLE_BYTES} bytes`,
+      `≤ ${TARGET_GAP_MS} ms`,
+      `≤ ${TARGET_BUNDLE_BYTES_13} bytes`,
     ]);
-    const [ratio, bundle] = result.targets;
+    const [ratio, bundle, gap, bundle13] = result.targets;
+    expect(gap?.actual).toBe(figures.coldStartGapMs);
+    expect(gap?.actual).toBeCloseTo(
+      (figures.handlerLoadMs as number) - (figures.floorLoadMs as number),
+      2,
+    );
+    expect(gap?.met).toBe((figures.coldStartGapMs as number) <= TARGET_GAP_MS);
+    expect(bundle13?.met).toBe((figures.bundleBytes as number) <= TARGET_BUNDLE_BYTES_13);
     expect(ratio?.actual).toBe(figures.coldStartRatio);
     expect(ratio?.met).toBe((figures.coldStartRatio as number) <= TARGET_RATIO);
     expect(bundle?.actual).toBe(figures.bundleBytes);
