@@ -20,7 +20,7 @@ import { shippedSettings } from "./shipped-settings.ts";
 const CUC_SLOTS = 5;
 const SERVICE_TIME_MS = 100;
 const FULL_EVENTS = 2_000;
-const QUICK_EVENTS = 40;
+const QUICK_EVENTS = 20;
 
 /**
  * The same bench on this machine at 2dd3658 (issue 12 landed, before issue 13's changes): the
