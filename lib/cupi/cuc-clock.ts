@@ -18,6 +18,7 @@ export const DEFAULT_OFFSET_TRUST_MS = 60 * 60_000;
 export class CucClock {
   readonly #offsetTrustMs: number;
   #latestAnswerMs: number | undefined;
+  #learning = false;
   #offset:
     | { readonly ms: number; readonly learnedFrom: number; readonly until: number }
     | undefined;
@@ -47,6 +48,23 @@ export class CucClock {
     if (local === undefined) return;
     const ms = Math.round((local - changedAt) / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
     this.#offset = { ms, learnedFrom: changedAt, until: Date.now() + this.#offsetTrustMs };
+  }
+
+  /**
+   * Learns the offset from `read` (TimeChanged just after a change CUC answered at `changedAt`),
+   * unless another read to learn it is under way: records sharing a container need only one. A
+   * failed read is ignored; a later change learns it.
+   */
+  async learnOffsetBy(changedAt: number, read: () => Promise<string | undefined>): Promise<void> {
+    if (this.#learning) return;
+    this.#learning = true;
+    try {
+      this.learnOffset(await read(), changedAt);
+    } catch {
+      // The offset stays unknown until a later change.
+    } finally {
+      this.#learning = false;
+    }
   }
 
   /** Drops the learned offset (TimeChanged no longer reads in it): the next answered PUT learns it. */

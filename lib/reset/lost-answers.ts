@@ -95,10 +95,7 @@ export async function sendNewValue(send: NewValueSend): Promise<number | undefin
   if (send.clockBaseline && answered && answeredAt !== undefined && clock.offsetMs === undefined) {
     // Once in a while (an hour, and at start): one read to learn TimeChanged's time zone, which
     // the next baselines need. A failure here changes nothing of this event's outcome.
-    await readCredential().then(
-      (credential) => clock.learnOffset(credential.timeChanged, answeredAt),
-      () => undefined,
-    );
+    await clock.learnOffsetBy(answeredAt, async () => (await readCredential()).timeChanged);
   }
   return answeredAt;
 }

@@ -31,6 +31,27 @@ describe("CucClock", () => {
     expect(expired.offsetMs).toBeUndefined();
   });
 
+  it("learns from one read at a time, and shrugs off a read that fails", async () => {
+    const clock = new CucClock();
+    let reads = 0;
+    let answer: (timeChanged: string) => void = () => undefined;
+    const read = () => {
+      reads += 1;
+      return new Promise<string>((resolve) => {
+        answer = resolve;
+      });
+    };
+    const first = clock.learnOffsetBy(B, read);
+    await clock.learnOffsetBy(B, read);
+    expect(reads).toBe(1);
+    answer("2026-12-06 11:00:05.300");
+    await first;
+    expect(clock.offsetMs).toBe(3600 * SECOND);
+    clock.forgetOffset();
+    await clock.learnOffsetBy(B, () => Promise.reject(new Error("CUC busy")));
+    expect(clock.offsetMs).toBeUndefined();
+  });
+
   it("is one per CUC origin, shared by every client of it", () => {
     const origin = "https://cuc-clock-test.example.com:8443";
     expect(clockForOrigin(origin)).toBe(clockForOrigin(origin));
