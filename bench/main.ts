@@ -11,6 +11,7 @@ export const BENCHES: Record<string, () => Promise<BenchModule>> = {
   "cold-start": () => import("./cold-start.ts"),
   "round-trips": () => import("./round-trips.ts"),
   throttle: () => import("./throttle.ts"),
+  "offboard-wave": () => import("./offboard-wave.ts"),
   memory: () => import("./memory.ts"),
   latency: () => import("./latency.ts"),
 };

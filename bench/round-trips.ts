@@ -22,6 +22,8 @@ import { shippedSettings } from "./shipped-settings.ts";
 
 /** Issue 13: CUC requests per applied event on the helpdesk mix. */
 const MIX_REQUESTS_TARGET = 2.1;
+/** Issue 13: DynamoDB calls per event (idempotency, ordering claim and attempt log folded). */
+const DYNAMODB_CALLS_TARGET = 3;
 
 const FULL_EVENTS = 1_000;
 const QUICK_EVENTS = 20;
@@ -178,6 +180,18 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
           "CUC requests per applied event, helpdesk mix (issue 13)",
           MIX_REQUESTS_TARGET,
           round(cuc.requests / events),
+        ),
+        // A single-credential reset from a secret: the lookup and the PUT, as a careful script.
+        ...(["reset-pin", "reset-password"] as const).flatMap((action) => {
+          const figure = byAction[action];
+          return figure === undefined
+            ? []
+            : [atMost(`CUC requests per ${action} (issue 13)`, 2, figure.requestsPerEvent)];
+        }),
+        atMost(
+          "DynamoDB calls per event (issue 13)",
+          DYNAMODB_CALLS_TARGET,
+          round(dynamodbCalls / events),
         ),
         atMost(
           `GetSecretValue for the service account in a ${Math.round(durationMs / 1000)} s run (cache ${DEFAULT_SECRET_CACHE_SECONDS} s)`,

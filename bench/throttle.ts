@@ -4,8 +4,7 @@
  * simulated CUC that serves 5 requests at once in 100 ms each and answers 503 to any more. The
  * ideal is 50 requests/s; goodput is the requests CUC served, 503s are the requests it turned away.
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SimulatedUser, SimulatorStats } from "../dev/cupi-simulator/index.ts";
@@ -15,6 +14,7 @@ import { pinSource } from "../dev/soak/plan.ts";
 import { DEFAULT_ADAPTIVE_LIMIT } from "../lib/cupi/limiter.ts";
 import { sendEvent } from "../lib/operations/queue-tools.ts";
 import { atLeast, atMost, type BenchOptions, type BenchResult, round } from "./harness.ts";
+import { type ContainerReport, startContainers, stopContainer } from "./queue-containers.ts";
 import { renderThrottleChart } from "./throttle-chart.ts";
 
 const CUC_SLOTS = 5;
@@ -42,15 +42,6 @@ export interface ThrottleRow extends ThrottleScenario {
   readonly peakConcurrency: number;
   /** Each container's limiter at the end: limit, 503s seen, pauses. */
   readonly perContainer: readonly ContainerReport[];
-}
-
-interface ContainerReport {
-  readonly limit: number;
-  readonly served: number;
-  readonly throttled: number;
-  readonly pauses: number;
-  readonly invocations: number;
-  readonly failed: number;
 }
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
@@ -138,10 +129,14 @@ async function measure(
   const children: ChildProcess[] = [];
   try {
     for (const body of plan.bodies) await sendEvent(stack.sqs, stack.queues.queueUrl, body);
-    for (let index = 0; index < scenario.containers; index++) {
-      children.push(startContainer(stack.environment, stack.queues.queueArn, scenario.batchSize));
-    }
-    await Promise.all(children.map((child) => once(child, "message")));
+    children.push(
+      ...(await startContainers(
+        scenario.containers,
+        stack.environment,
+        stack.queues.queueArn,
+        scenario.batchSize,
+      )),
+    );
     await sleep(warmUpMs);
     const before = stack.simulator.stats;
     await sleep(windowMs);
@@ -184,35 +179,6 @@ function summarise(
       failed,
     })),
   };
-}
-
-function startContainer(
-  environment: Readonly<Record<string, string>>,
-  queueArn: string,
-  batchSize: number,
-): ChildProcess {
-  return fork(new URL("throttle-container.ts", import.meta.url), {
-    env: {
-      ...process.env,
-      ...environment,
-      BENCH_QUEUE_ARN: queueArn,
-      BENCH_BATCH_SIZE: String(batchSize),
-    },
-    stdio: ["ignore", "pipe", "inherit", "ipc"],
-  });
-}
-
-async function stopContainer(child: ChildProcess): Promise<ContainerReport> {
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  await exited;
-  const line = output.trim().split("\n").at(-1);
-  if (line === undefined || line === "") throw new Error("a container exited without its report");
-  return JSON.parse(line) as ContainerReport;
 }
 
 interface EventPlan {

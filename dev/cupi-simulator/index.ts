@@ -137,6 +137,13 @@ export interface CupiSimulator {
     objectId: string,
     changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>,
   ): void;
+  /**
+   * CUC's clocks as its answers show them: TimeChanged written in a time zone
+   * `timeChangedZoneMinutes` ahead of UTC (CUC's database time; default 0, UTC), and a `Date`
+   * header `dateLagMs` behind the moment of answering (Tomcat reuses a formatted date for up to a
+   * second; default 0). Changing the zone is what daylight saving time does to a CUC.
+   */
+  setClocks(clocks: { timeChangedZoneMinutes?: number; dateLagMs?: number }): void;
   /** A clean slate between tests: zeroes the stats, forgets the recorded requests and drops the
    * injected faults not yet consumed. */
   resetStats(): void;
@@ -306,6 +313,8 @@ class SimulatorServer implements CupiSimulator {
   #requests: RecordedRequest[] = [];
   #inFlight = 0;
   #url = "";
+  #timeChangedZoneMs = 0;
+  #dateLagMs = 0;
   #closed: Promise<void> | undefined;
   readonly #onExchange: CupiSimulatorOptions["onExchange"];
 
@@ -393,6 +402,13 @@ class SimulatorServer implements CupiSimulator {
 
   changeRule(objectId: string, changes: Partial<Omit<SimulatedAuthenticationRule, "objectId">>) {
     this.#directory.changeRule(objectId, changes);
+  }
+
+  setClocks(clocks: { timeChangedZoneMinutes?: number; dateLagMs?: number }): void {
+    if (clocks.timeChangedZoneMinutes !== undefined) {
+      this.#timeChangedZoneMs = clocks.timeChangedZoneMinutes * 60_000;
+    }
+    if (clocks.dateLagMs !== undefined) this.#dateLagMs = clocks.dateLagMs;
   }
 
   resetStats(): void {
@@ -625,13 +641,17 @@ class SimulatorServer implements CupiSimulator {
     if (fields === undefined) {
       return errorReply(400, mediaType, "INVALID_PARAMETER", "Invalid request body");
     }
-    const outcome = this.#directory.update(objectId, kind, fields, new Date());
+    const databaseTime = new Date(Date.now() + this.#timeChangedZoneMs);
+    const outcome = this.#directory.update(objectId, kind, fields, databaseTime);
     if (outcome.status === 204) return { status: 204 };
     return errorReply(outcome.status, mediaType, outcome.code, outcome.message);
   }
 
   #send(response: ServerResponse, reply: Reply): void {
     if (response.headersSent || response.destroyed) return;
+    if (this.#dateLagMs > 0) {
+      response.setHeader("date", new Date(Date.now() - this.#dateLagMs).toUTCString());
+    }
     const { body } = reply;
     if (body === undefined) {
       response.writeHead(reply.status, reply.headers).end();

@@ -234,6 +234,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ...(crash === undefined ? {} : { onExchange: crash.observe }),
     },
   });
+  // A CUC whose clocks are not this machine's: its database in CET, its Date header half a second
+  // behind, as Tomcat's reused date can be (the lost-answer baseline must not depend on either).
+  stack.simulator.setClocks({ timeChangedZoneMinutes: 60, dateLagMs: 500 });
   const restoreEnvironment = useEnvironment(stack.environment);
   const work = await mkdtemp(join(tmpdir(), "cupi-reset-soak-"));
   const audits = new AuditLog();

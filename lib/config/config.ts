@@ -85,6 +85,13 @@ export interface ServiceConfig {
    */
   readonly retryBackoff: RetryBackoff;
   /**
+   * CUPI_LOST_ANSWER_BASELINE: what a PUT whose answer was lost is settled against. "clock" (the
+   * default): CUC's own clock, from its answers' `Date` header, costing no request when sound, else
+   * a TimeChanged read; "timechanged": always a TimeChanged read before the PUT (one CUC request
+   * more per new value), e.g. for a CUC whose API answers from nodes whose clocks disagree.
+   */
+  readonly lostAnswerBaseline: "clock" | "timechanged";
+  /**
    * OUTCOME_EVENT_BUS: the EventBridge bus (a name or an ARN) each settled record's outcome is
    * published to. Unset: no outcome events.
    */
@@ -173,7 +180,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
     ),
     retryBackoff: retryBackoff(env),
+    lostAnswerBaseline: lostAnswerBaseline(env.CUPI_LOST_ANSWER_BASELINE),
   };
+}
+
+function lostAnswerBaseline(value: string | undefined): ServiceConfig["lostAnswerBaseline"] {
+  const setting = nonEmpty(value) ?? "clock";
+  if (setting !== "clock" && setting !== "timechanged") {
+    throw new ConfigurationError(
+      `CUPI_LOST_ANSWER_BASELINE must be "clock" or "timechanged", not ${JSON.stringify(setting)}`,
+    );
+  }
+  return setting;
 }
 
 /** SQS's longest visibility timeout. */

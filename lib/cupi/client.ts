@@ -7,6 +7,7 @@ import {
   circuitBreakerForOrigin,
 } from "./circuit-breaker.ts";
 import { buildCredentialXml, CredentialXmlError } from "./credential-xml.ts";
+import { type CucClock, clockForOrigin } from "./cuc-clock.ts";
 import { EndpointCheck } from "./endpoint-check.ts";
 import {
   parseAlternateExtensions,
@@ -114,6 +115,7 @@ export class CupiClient {
   readonly #accept: string;
   readonly #authenticationCooldownMs: number;
   readonly #endpoint = new EndpointCheck();
+  readonly #clock: CucClock;
   #username: string;
   #password: SecretValue;
   #authorization: string;
@@ -131,6 +133,7 @@ export class CupiClient {
       options.circuitBreaker === false
         ? undefined
         : circuitBreakerForOrigin(this.#transport.origin, options.circuitBreaker);
+    this.#clock = clockForOrigin(this.#transport.origin);
     this.#cookies = new SessionCookies(options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#defaultCallTimeoutMs = options.defaultCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
@@ -154,6 +157,11 @@ export class CupiClient {
   /** The process-wide circuit breaker for this host (for metrics and logs); undefined if disabled. */
   get circuitBreaker(): CircuitBreaker | undefined {
     return this.#circuitBreaker;
+  }
+
+  /** CUC's clock as its answers to this process showed it (their `Date` headers). */
+  get clock(): CucClock {
+    return this.#clock;
   }
 
   /** Switches to a refreshed service account (after a 401) and drops the old session. */
@@ -431,6 +439,7 @@ export class CupiClient {
       signal,
     );
     this.#cookies.remember(response.setCookies);
+    this.#clock.observe(response.date);
     return response;
   }
 

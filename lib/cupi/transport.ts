@@ -53,6 +53,8 @@ export interface CupiHttpRequest {
 export interface CupiHttpResponse {
   readonly status: number;
   readonly setCookies: readonly string[];
+  /** The answer's `Date` header: CUC's clock when it answered. */
+  readonly date: string | undefined;
   readonly body: string;
 }
 
@@ -105,7 +107,13 @@ export class CupiTransport {
       const body = await response.body.text();
       const setCookie = response.headers["set-cookie"];
       const setCookies = setCookie === undefined ? [] : [setCookie].flat();
-      return { status: response.statusCode, setCookies, body };
+      const date = response.headers.date;
+      return {
+        status: response.statusCode,
+        setCookies,
+        date: typeof date === "string" ? date : undefined,
+        body,
+      };
     } catch (error) {
       throw transportError(error, operation);
     }

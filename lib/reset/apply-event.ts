@@ -146,11 +146,15 @@ export async function applyEvent(
   const delivered = new Map<CredentialKind, SecretValue>();
   let completed = false;
   const landed = new Set<CredentialKind>();
+  // When CUC answered this event's PUT of each credential: kept on its watermark for the next.
+  const answeredAt = new Map<CredentialKind, number>();
+  // TimeChanged read after the claim, while settling another event's attempt.
+  const readAfterClaim = new Map<CredentialKind, string>();
   try {
-    // Before this event's own snapshot: nothing has changed the credential since they held it.
+    // Before this event's own attempt: nothing has changed the credential since they held it.
     for (const predecessor of claim?.predecessors ?? []) {
       if (attempts === undefined) break;
-      await settleEarlierAttempt({
+      const timeChanged = await settleEarlierAttempt({
         attempts,
         eventId: predecessor.eventId,
         objectId: user.objectId,
@@ -158,6 +162,7 @@ export async function applyEvent(
         cupi: withFreshAccount,
         call,
       });
+      if (timeChanged !== undefined) readAfterClaim.set(predecessor.kind, timeChanged);
     }
     for (const change of changes) {
       const value = newValues.get(change.kind);
@@ -171,22 +176,29 @@ export async function applyEvent(
         withFreshAccount((cupi) =>
           cupi.updateCredential(user.objectId, change.kind, change.update, call),
         );
+      let answered: number | undefined;
       if (change.update.Credentials === undefined || attempts === undefined) {
         effects.recorded = false;
         await deliver();
         await put();
+        // Settings may move TimeChanged too: the next event's baseline must know of this PUT.
+        answered = await withFreshAccount(async (cupi) => cupi.clock.latestAnswer);
       } else {
-        await sendNewValue({
+        answered = await sendNewValue({
           attempts,
           eventId: event.eventId,
           objectId: user.objectId,
           kind: change.kind,
           cupi: withFreshAccount,
           call,
+          lastChange: claim?.lastChange(change.kind) ?? "unknown",
+          clockBaseline: config.lostAnswerBaseline === "clock",
+          timeChangedAfterClaim: readAfterClaim.get(change.kind),
           beforeSending: deliver,
           put,
         });
       }
+      if (answered !== undefined) answeredAt.set(change.kind, answered);
       landed.add(change.kind);
       effects.changed.push({ credential: change.kind, fields: Object.keys(change.update) });
     }
@@ -209,7 +221,7 @@ export async function applyEvent(
     }
     throw error;
   } finally {
-    await claim?.release(completed);
+    await claim?.release(completed, answeredAt);
   }
   return user;
 }

@@ -2,6 +2,7 @@
 // or left its outcome unknown — kept across deliveries, so a later one settles what an earlier
 // one could not learn.
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -16,6 +17,15 @@ import type { CredentialKind } from "../cupi/types.ts";
  */
 const RETENTION_SECONDS = 7 * 24 * 3600;
 
+/**
+ * What a lost answer is settled against: the credential's `TimeChanged` read before the first
+ * attempt ("" when never set), or CUC's clock (its `Date` header) before the first attempt with
+ * the offset of TimeChanged from that clock: a TimeChanged at or after it is this attempt's.
+ */
+export type Baseline =
+  | { readonly timeChangedBefore: string }
+  | { readonly answeredAfter: number; readonly timeChangedOffsetMs: number };
+
 /** What is known before an attempt at a PUT of a new value. */
 export type AttemptStart =
   | {
@@ -24,17 +34,17 @@ export type AttemptStart =
     }
   | {
       readonly alreadyApplied: false;
-      /** CUPI's `TimeChanged` of the credential before the first attempt ("" when never set). */
-      readonly timeChangedBefore: string;
+      /** The first attempt's baseline (an earlier delivery's, if there was one). */
+      readonly baseline: Baseline;
       /** Whether an earlier attempt (an earlier delivery) left its outcome unknown. */
       readonly earlierAttemptUnknown: boolean;
     };
 
 /**
  * Remembers credential PUTs: one begun and never settled is an unknown outcome (a timeout, a lost
- * connection, a delivery cut at its deadline or killed), kept with the credential's `TimeChanged`
- * from before the first attempt; a later check that finds `TimeChanged` moved tells that the value
- * landed — no clock needs to agree with CUC's. One known to have landed is marked applied, so a
+ * connection, a delivery cut at its deadline or killed), kept with its baseline from before the
+ * first attempt; a later check of `TimeChanged` against it tells whether the value landed — only
+ * CUC's clock is ever compared with CUC's. One known to have landed is marked applied, so a
  * later delivery of the same event (after a failure further on) does not send it again.
  */
 export class AttemptLog {
@@ -50,17 +60,18 @@ export class AttemptLog {
    * Records an attempt about to be sent, keeping the first attempt's snapshot if there is one;
    * or finds that an earlier attempt landed.
    */
-  async begin(eventId: string, kind: CredentialKind, timeChanged: string): Promise<AttemptStart> {
+  async begin(eventId: string, kind: CredentialKind, baseline: Baseline): Promise<AttemptStart> {
     try {
       const { Attributes: attributes } = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { id: { S: key(eventId, kind) } },
+          // The first attempt's baseline stays: a later delivery settles against it.
           UpdateExpression:
-            "SET timeChangedBefore = if_not_exists(timeChangedBefore, :timeChanged), attemptCount = if_not_exists(attemptCount, :zero) + :one, expiration = :expiration",
+            "SET baseline = if_not_exists(baseline, :baseline), attemptCount = if_not_exists(attemptCount, :zero) + :one, expiration = :expiration",
           ConditionExpression: "attribute_not_exists(appliedAt)",
           ExpressionAttributeValues: {
-            ":timeChanged": { S: timeChanged },
+            ":baseline": { S: JSON.stringify(baseline) },
             ":zero": { N: "0" },
             ":one": { N: "1" },
             ":expiration": { N: expiration() },
@@ -70,7 +81,7 @@ export class AttemptLog {
       );
       return {
         alreadyApplied: false,
-        timeChangedBefore: attributes?.timeChangedBefore?.S ?? timeChanged,
+        baseline: baselineOf(attributes) ?? baseline,
         earlierAttemptUnknown: Number(attributes?.attemptCount?.N ?? 1) > 1,
       };
     } catch (error) {
@@ -98,7 +109,7 @@ export class AttemptLog {
   async read(
     eventId: string,
     kind: CredentialKind,
-  ): Promise<{ readonly timeChangedBefore: string; readonly applied: boolean } | undefined> {
+  ): Promise<{ readonly baseline: Baseline; readonly applied: boolean } | undefined> {
     const { Item: item } = await this.#client.send(
       new GetItemCommand({
         TableName: this.#tableName,
@@ -108,7 +119,7 @@ export class AttemptLog {
     );
     if (item === undefined) return undefined;
     return {
-      timeChangedBefore: item.timeChangedBefore?.S ?? "",
+      baseline: baselineOf(item) ?? { timeChangedBefore: "" },
       applied: item.appliedAt !== undefined,
     };
   }
@@ -119,6 +130,17 @@ export class AttemptLog {
       new DeleteItemCommand({ TableName: this.#tableName, Key: { id: { S: key(eventId, kind) } } }),
     );
   }
+}
+
+/**
+ * The stored baseline. An attempt logged before baselines had kinds holds a bare TimeChanged,
+ * which comes first: its first attempt's, even if a later delivery added a baseline of its own.
+ */
+function baselineOf(item: Record<string, AttributeValue> | undefined): Baseline | undefined {
+  const timeChanged = item?.timeChangedBefore?.S;
+  if (timeChanged !== undefined) return { timeChangedBefore: timeChanged };
+  const stored = item?.baseline?.S;
+  return stored === undefined ? undefined : (JSON.parse(stored) as Baseline);
 }
 
 function expiration(): string {

@@ -29,7 +29,7 @@ export class AuthenticationRuleCache {
 
   /**
    * Rule `ruleId` of `cluster`, from the cache or from `read` (shared by the calls that ask while
-   * it is under way; a read that fails is not kept).
+   * it is under way; a read that fails is not kept, and a caller that waited on it reads itself).
    */
   async get(
     cluster: string,
@@ -39,7 +39,11 @@ export class AuthenticationRuleCache {
     const key = `${cluster}\n${ruleId.toLowerCase()}`;
     const entry = this.#entries.get(key);
     if (entry !== undefined && entry.until > Date.now()) {
-      return { rule: await entry.rule, cached: true };
+      try {
+        return { rule: await entry.rule, cached: true };
+      } catch {
+        // Another record's read failed, maybe at its own deadline: this one reads under its own.
+      }
     }
     const rule = read();
     this.#entries.set(key, { rule, until: Date.now() + this.#ttlMs });

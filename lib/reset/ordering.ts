@@ -61,16 +61,30 @@ export class OrderingGuard {
     }
     const keys = kinds.map((kind) => watermarkKey(objectId, kind));
     if (event.action === "offboard") keys.push(offboardKey(objectId));
-    const claimed: string[] = [];
-    const release = async (completed: boolean): Promise<void> => {
-      await Promise.all(claimed.map((key) => this.#unlock(key, event.eventId, completed)));
+    const claimed: [string, CredentialKind | undefined][] = [];
+    const release = async (
+      completed: boolean,
+      answeredAt: ReadonlyMap<CredentialKind, number> = new Map(),
+    ): Promise<void> => {
+      await Promise.all(
+        claimed.map(([key, kind]) =>
+          this.#unlock(
+            key,
+            event.eventId,
+            completed,
+            kind === undefined ? undefined : answeredAt.get(kind),
+          ),
+        ),
+      );
     };
     const predecessors: Predecessor[] = [];
+    const lastChanges = new Map<CredentialKind, LastChange>();
     try {
       for (const [index, key] of keys.entries()) {
         const previous = await this.#lock(key, event, occurredAt, lockedUntil);
-        claimed.push(key);
         const kind = kinds[index];
+        claimed.push([key, kind]);
+        if (kind !== undefined) lastChanges.set(kind, lastChangeOf(previous));
         const previousEventId = previous?.eventId?.S;
         if (
           kind !== undefined &&
@@ -85,7 +99,11 @@ export class OrderingGuard {
       await release(false);
       throw error;
     }
-    return { release, predecessors };
+    return {
+      release,
+      predecessors,
+      lastChange: (kind) => lastChanges.get(kind) ?? "unknown",
+    };
   }
 
   /**
@@ -178,17 +196,25 @@ export class OrderingGuard {
    * watermark released otherwise, or never (a killed container), names an event whose attempts
    * the next event settles first.
    */
-  async #unlock(key: string, eventId: string, completed: boolean): Promise<void> {
+  async #unlock(
+    key: string,
+    eventId: string,
+    completed: boolean,
+    answeredAt: number | undefined,
+  ): Promise<void> {
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { id: { S: key } },
-          UpdateExpression: "SET completed = :completed REMOVE lockedUntil",
+          // answeredBy: whose PUT answeredAt belongs to; a later holder that sets none leaves it
+          // to an event that is not the holder, which makes the time untrusted (see lastChangeOf).
+          UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt, answeredBy = :eventId"} REMOVE lockedUntil`,
           ConditionExpression: "eventId = :eventId",
           ExpressionAttributeValues: {
             ":eventId": { S: eventId },
             ":completed": { BOOL: completed },
+            ...(answeredAt === undefined ? {} : { ":answeredAt": { N: String(answeredAt) } }),
           },
         }),
       );
@@ -199,10 +225,22 @@ export class OrderingGuard {
   }
 }
 
+/**
+ * The last change of a credential's value by this service, as its watermark holds it: when CUC
+ * answered its PUT (CUC's `Date`, epoch ms); "none" when the service never changed it; "unknown"
+ * when a holder left no time (an event from before times were kept, or one that did not end).
+ */
+export type LastChange = number | "none" | "unknown";
+
 /** An event's hold on a user's credentials. */
 export interface Claim {
-  /** `completed`: the event ended without an error. */
-  release(completed: boolean): Promise<void>;
+  /**
+   * `completed`: the event ended without an error. `answeredAt`: for each credential whose new
+   * value this event's PUT set, when CUC answered it (CUC's `Date`).
+   */
+  release(completed: boolean, answeredAt?: ReadonlyMap<CredentialKind, number>): Promise<void>;
+  /** The last change of a credential's value before this claim. */
+  lastChange(kind: CredentialKind): LastChange;
   /**
    * Earlier events that held these credentials and did not complete (killed, cut short, or
    * failed): a PUT of theirs may have landed unseen, to be settled before this event's.
@@ -222,6 +260,17 @@ export interface Holder {
 export interface Predecessor {
   readonly eventId: string;
   readonly kind: CredentialKind;
+}
+
+/**
+ * The time is trusted only when it is the last holder's own and that holder completed: a holder
+ * killed, cut short or failed may have changed the credential without recording when.
+ */
+function lastChangeOf(previous: Record<string, AttributeValue> | undefined): LastChange {
+  if (previous?.eventId?.S === undefined) return "none";
+  const answeredAt = Number(previous.answeredAt?.N);
+  const own = previous.answeredBy?.S === previous.eventId.S && previous.completed?.BOOL === true;
+  return own && Number.isFinite(answeredAt) ? answeredAt : "unknown";
 }
 
 function watermarkKey(objectId: string, kind: CredentialKind): string {

@@ -58,6 +58,7 @@ describe("defaults", () => {
       deadlineSafetyMs: 2_000,
       stateTable: undefined,
       idempotencyExpirySeconds: 7 * 24 * 3600,
+      lostAnswerBaseline: "clock",
       retryBackoff: { baseDelaySeconds: 30, maxDelaySeconds: 900 },
     });
   });
@@ -177,6 +178,15 @@ describe("refused configurations", () => {
       expect(refusal({ ...MINIMAL, CUPI_BASE_URL: url })).toBe("CUPI_BASE_URL is not a valid URL");
     },
   );
+
+  it("a CUPI_LOST_ANSWER_BASELINE other than clock or timechanged", () => {
+    expect(
+      loadConfig({ ...MINIMAL, CUPI_LOST_ANSWER_BASELINE: "timechanged" }).lostAnswerBaseline,
+    ).toBe("timechanged");
+    expect(refusal({ ...MINIMAL, CUPI_LOST_ANSWER_BASELINE: "date" })).toBe(
+      'CUPI_LOST_ANSWER_BASELINE must be "clock" or "timechanged", not "date"',
+    );
+  });
 
   it.each(["1", "yes", "on", "ture"])("a CUPI_ALLOW_INSECURE_HTTP of %j", (value) => {
     expect(refusal({ ...MINIMAL, CUPI_ALLOW_INSECURE_HTTP: value })).toBe(

@@ -73,7 +73,7 @@ describe("status: what became of an event", () => {
     await new AttemptLog(local.stack.dynamodb.client, local.stack.dynamodb.tableName).begin(
       cutShort.eventId as string,
       "pin",
-      "",
+      { timeChangedBefore: "" },
     );
 
     const ids = [first, later, missing, redriven, inFlight, cutShort].map(

@@ -36,20 +36,44 @@ describe("AuthenticationRuleCache", () => {
 
   it("shares a read under way, and keeps no failed one", async () => {
     const cache = new AuthenticationRuleCache();
-    let fail = true;
-    const cuc = reader(async () => {
+    const slow = reader(async () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      if (fail) throw new Error("CUC busy");
       return RULE;
     });
-    const both = await Promise.allSettled([
-      cache.get("emea", RULE.objectId, cuc.run),
-      cache.get("emea", RULE.objectId, cuc.run),
+    expect(
+      await Promise.all([
+        cache.get("emea", RULE.objectId, slow.run),
+        cache.get("emea", RULE.objectId, slow.run),
+      ]),
+    ).toEqual([
+      { rule: RULE, cached: false },
+      { rule: RULE, cached: true },
     ]);
-    expect(both.map((result) => result.status)).toEqual(["rejected", "rejected"]);
-    expect(cuc.calls).toBe(1);
-    fail = false;
-    expect(await cache.get("emea", RULE.objectId, cuc.run)).toEqual({ rule: RULE, cached: false });
+    expect(slow.calls).toBe(1);
+    const busy = reader(async () => {
+      throw new Error("CUC busy");
+    });
+    await expect(cache.get("amer", RULE.objectId, busy.run)).rejects.toThrow("CUC busy");
+    expect(await cache.get("amer", RULE.objectId, reader().run)).toEqual({
+      rule: RULE,
+      cached: false,
+    });
+  });
+
+  it("a caller that waited on another's failed read (its deadline) reads under its own", async () => {
+    const cache = new AuthenticationRuleCache();
+    const cutShort = reader(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      throw new Error("the first record's deadline");
+    });
+    const own = reader();
+    const [first, second] = await Promise.allSettled([
+      cache.get("emea", RULE.objectId, cutShort.run),
+      cache.get("emea", RULE.objectId, own.run),
+    ]);
+    expect(first.status).toBe("rejected");
+    expect(second).toEqual({ status: "fulfilled", value: { rule: RULE, cached: false } });
+    expect([cutShort.calls, own.calls]).toEqual([1, 1]);
   });
 
   it("forgets one cluster's rules, not another's", async () => {

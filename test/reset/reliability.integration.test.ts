@@ -66,7 +66,9 @@ beforeAll(async () => {
     secrets: { "cupi-reset/resets/amira-pin": JSON.stringify({ pin: "604729" }) },
     visibilityTimeoutSeconds: 1,
   });
-  pipeline = startPipeline(stack);
+  // Faults here are placed by request order: lookup, TimeChanged snapshot, PUT. The default
+  // baseline (CUC's clock, no snapshot) has its own tests in lost-answer-clock.integration.test.ts.
+  pipeline = startPipeline(stack, { CUPI_LOST_ANSWER_BASELINE: "timechanged" });
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 /**
- * One Lambda container for the throttle benchmark: a process of its own (as real containers are,
- * so its CUPI limiter knows nothing of the others), polling the shared queue with Lambda's
- * event-source semantics and running the real handler, one invocation at a time. Runs until
- * SIGTERM, then prints its limiter's figures as one JSON line.
+ * One Lambda container for the queue benchmarks (throttle, offboarding wave): a process of its
+ * own (as real containers are, so its CUPI limiter knows nothing of the others), polling the
+ * shared queue with Lambda's event-source semantics and running the real handler, one
+ * invocation at a time. Runs until SIGTERM, then prints its limiter's figures as one JSON line.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SQSClient } from "@aws-sdk/client-sqs";
