@@ -26,7 +26,14 @@ const QUICK_EVENTS = 20;
  * The same bench on this machine at 2dd3658 (issue 12 landed, before issue 13's changes): the
  * wave the issue asks to drain 1.5× faster at the same peak CUC concurrency.
  */
-export const BEFORE_ISSUE_13 = { commit: "2dd3658", drainSeconds: 0, peakConcurrency: 0 };
+export const BEFORE_ISSUE_13 = {
+  commit: "2dd3658",
+  measuredAt: "2026-12-07",
+  drainSeconds: 1000,
+  cucRequestsPerOffboard: 11,
+  cucSlotShare: 0.374,
+  peakConcurrency: 2,
+};
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const events = options.quick ? QUICK_EVENTS : FULL_EVENTS;
