@@ -29,9 +29,9 @@ const QUICK_EVENTS = 20;
 export const BEFORE_ISSUE_13 = {
   commit: "2dd3658",
   measuredAt: "2026-12-07",
-  drainSeconds: 1000,
-  cucRequestsPerOffboard: 11,
-  cucSlotShare: 0.374,
+  drainSeconds: 0,
+  cucRequestsPerOffboard: 0,
+  cucSlotShare: 0,
   peakConcurrency: 2,
 };
 
@@ -90,9 +90,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       cucSlots: CUC_SLOTS,
       serviceTimeMs: SERVICE_TIME_MS,
       offboarded,
-      drainSeconds: round(drainMs / 1_000, 1),
-      offboardsPerMinute: round((offboarded / drainMs) * 60_000, 1),
-      cucRequestsPerOffboard: round(stats.requests / events, 2),
+      drainSeconds: round(drainMs / 1_000, 4),
+      offboardsPerMinute: round((offboarded / drainMs) * 60_000, 3),
+      cucRequestsPerOffboard: round(stats.requests / events, 3),
       cucSlotShare: round((served * SERVICE_TIME_MS) / (drainMs * CUC_SLOTS)),
       peakConcurrency: stats.peakConcurrency,
       throttled: stats.throttled,
@@ -113,7 +113,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
               atLeast(
                 `wave drained faster than at ${BEFORE_ISSUE_13.commit}`,
                 1.5,
-                round(speedUp, 2),
+                round(speedUp, 3),
                 "×",
               ),
               atMost(
