@@ -104,10 +104,14 @@ describe("bench/cold-start.ts (quick)", () => {
     ]);
     const [ratio, bundle, gap, bundle13] = result.targets;
     expect(gap?.actual).toBe(figures.coldStartGapMs);
-    expect(gap?.actual).toBeCloseTo(
-      (figures.handlerLoadMs as number) - (figures.floorLoadMs as number),
-      2,
-    );
+    // Each figure is rounded to 3 significant digits: the difference of the rounded loads is
+    // within a millisecond of the rounded difference.
+    expect(
+      Math.abs(
+        (gap?.actual as number) -
+          ((figures.handlerLoadMs as number) - (figures.floorLoadMs as number)),
+      ),
+    ).toBeLessThanOrEqual(1);
     expect(gap?.met).toBe((figures.coldStartGapMs as number) <= TARGET_GAP_MS);
     expect(bundle13?.met).toBe((figures.bundleBytes as number) <= TARGET_BUNDLE_BYTES_13);
     expect(ratio?.actual).toBe(figures.coldStartRatio);
