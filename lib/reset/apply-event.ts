@@ -163,6 +163,7 @@ export async function applyEvent(
         call,
       });
       if (timeChanged !== undefined) readAfterClaim.set(predecessor.kind, timeChanged);
+      claim?.settled(predecessor);
     }
     for (const change of changes) {
       const value = newValues.get(change.kind);

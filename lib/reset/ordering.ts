@@ -62,6 +62,7 @@ export class OrderingGuard {
     const keys = kinds.map((kind) => watermarkKey(objectId, kind));
     if (event.action === "offboard") keys.push(offboardKey(objectId));
     const claimed: [string, CredentialKind | undefined][] = [];
+    const settled = new Set<Predecessor>();
     const release = async (
       completed: boolean,
       answeredAt: ReadonlyMap<CredentialKind, number> = new Map(),
@@ -73,6 +74,7 @@ export class OrderingGuard {
             event.eventId,
             completed,
             kind === undefined ? undefined : answeredAt.get(kind),
+            [...settled].filter((predecessor) => predecessor.kind === kind).map((p) => p.eventId),
           ),
         ),
       );
@@ -84,16 +86,14 @@ export class OrderingGuard {
         const previous = await this.#lock(key, event, occurredAt, lockedUntil);
         const kind = kinds[index];
         claimed.push([key, kind]);
-        if (kind !== undefined) lastChanges.set(kind, lastChangeOf(previous));
-        const previousEventId = previous?.eventId?.S;
-        if (
-          kind !== undefined &&
-          previousEventId !== undefined &&
-          previousEventId !== event.eventId &&
-          previous?.completed?.BOOL !== true
-        ) {
-          predecessors.push({ eventId: previousEventId, kind });
-        }
+        if (kind === undefined) continue;
+        lastChanges.set(kind, lastChangeOf(previous));
+        const unsettled = unsettledOf(previous, event.eventId);
+        if (unsettled.length === 0) continue;
+        // Kept on the watermark until settled: should this event fail or be killed first, the
+        // next one to claim the credential settles them, however long the chain.
+        await this.#keepUnsettled(key, event.eventId, unsettled);
+        predecessors.push(...unsettled.map((eventId) => ({ eventId, kind })));
       }
     } catch (error) {
       await release(false);
@@ -102,8 +102,24 @@ export class OrderingGuard {
     return {
       release,
       predecessors,
+      settled: (predecessor) => settled.add(predecessor),
       lastChange: (kind) => lastChanges.get(kind) ?? "unknown",
     };
+  }
+
+  async #keepUnsettled(key: string, eventId: string, unsettled: readonly string[]): Promise<void> {
+    await this.#client.send(
+      new UpdateItemCommand({
+        TableName: this.#tableName,
+        Key: { id: { S: key } },
+        UpdateExpression: "ADD unsettled :unsettled",
+        ConditionExpression: "eventId = :eventId",
+        ExpressionAttributeValues: {
+          ":unsettled": { SS: [...unsettled] },
+          ":eventId": { S: eventId },
+        },
+      }),
+    );
   }
 
   /**
@@ -201,6 +217,7 @@ export class OrderingGuard {
     eventId: string,
     completed: boolean,
     answeredAt: number | undefined,
+    settled: readonly string[],
   ): Promise<void> {
     try {
       await this.#client.send(
@@ -209,12 +226,13 @@ export class OrderingGuard {
           Key: { id: { S: key } },
           // answeredBy: whose PUT answeredAt belongs to; a later holder that sets none leaves it
           // to an event that is not the holder, which makes the time untrusted (see lastChangeOf).
-          UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt, answeredBy = :eventId"} REMOVE lockedUntil`,
+          UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt, answeredBy = :eventId"} REMOVE lockedUntil${settled.length === 0 ? "" : " DELETE unsettled :settled"}`,
           ConditionExpression: "eventId = :eventId",
           ExpressionAttributeValues: {
             ":eventId": { S: eventId },
             ":completed": { BOOL: completed },
             ...(answeredAt === undefined ? {} : { ":answeredAt": { N: String(answeredAt) } }),
+            ...(settled.length === 0 ? {} : { ":settled": { SS: [...settled] } }),
           },
         }),
       );
@@ -243,9 +261,12 @@ export interface Claim {
   lastChange(kind: CredentialKind): LastChange;
   /**
    * Earlier events that held these credentials and did not complete (killed, cut short, or
-   * failed): a PUT of theirs may have landed unseen, to be settled before this event's.
+   * failed), and those their own successors could not settle: a PUT of theirs may have landed
+   * unseen, to be settled before this event's.
    */
   readonly predecessors: readonly Predecessor[];
+  /** A predecessor's attempt is settled: the release takes it off the watermark. */
+  settled(predecessor: Predecessor): void;
 }
 
 /** The event that holds a user's credential, or the user's offboarding. */
@@ -271,6 +292,21 @@ function lastChangeOf(previous: Record<string, AttributeValue> | undefined): Las
   const answeredAt = Number(previous.answeredAt?.N);
   const own = previous.answeredBy?.S === previous.eventId.S && previous.completed?.BOOL === true;
   return own && Number.isFinite(answeredAt) ? answeredAt : "unknown";
+}
+
+/**
+ * The earlier events whose attempts on a credential may be unsettled, from its watermark as this
+ * event found it: the holder, if it did not complete, and those left unsettled before it.
+ */
+function unsettledOf(
+  previous: Record<string, AttributeValue> | undefined,
+  eventId: string,
+): string[] {
+  const holder = previous?.eventId?.S;
+  const unsettled = new Set(previous?.unsettled?.SS ?? []);
+  if (holder !== undefined && previous?.completed?.BOOL !== true) unsettled.add(holder);
+  unsettled.delete(eventId);
+  return [...unsettled];
 }
 
 function watermarkKey(objectId: string, kind: CredentialKind): string {

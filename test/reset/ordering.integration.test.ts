@@ -127,8 +127,20 @@ describe("OrderingGuard on a real DynamoDB implementation (dynalite)", () => {
       { eventId: "failed", kind: "pin" },
       { eventId: "failed", kind: "password" },
     ]);
+    // It settles the password's attempt, not the PIN's (failing first, say): the PIN's stays on
+    // the watermark for the next event, though this one completed.
+    after.settled({ eventId: "failed", kind: "password" });
     await after.release(true);
-    const last = await guard.claim(event("last", "2026-11-28T10:02:00Z"), user, ["pin"], soon());
+    const next = await guard.claim(
+      event("next", "2026-11-28T10:02:00Z"),
+      user,
+      ["pin", "password"],
+      soon(),
+    );
+    expect(next.predecessors).toEqual([{ eventId: "failed", kind: "pin" }]);
+    for (const predecessor of next.predecessors) next.settled(predecessor);
+    await next.release(true);
+    const last = await guard.claim(event("last", "2026-11-28T10:03:00Z"), user, ["pin"], soon());
     expect(last.predecessors).toEqual([]);
     await last.release(true);
   });

@@ -317,6 +317,43 @@ describe("a reset whose answer was lost", () => {
     expect(output.text()).toContain('"receiveCount":2');
   });
 
+  it("settles an older event's lost PUT even when the newer event that took over failed first", async () => {
+    const before = stack.simulator.credentialOf(ids.bruno, "pin").changes;
+    // The older event: its PUT lands, the answer is lost, and so is every read that would tell.
+    stack.simulator.injectFaults(
+      "none",
+      "none",
+      "drop-after-apply",
+      "drop",
+      "drop",
+      "drop",
+      "drop",
+    );
+    const older = resetBruno("chain-older", "318264", "2026-11-30T10:03:00Z");
+    const olderMessage = await send(stack.sqs, stack.queues.queueUrl, older);
+    await pipeline.poller.pollOnce();
+    // The newer event takes the credential over; its read to settle the older PUT fails too.
+    stack.simulator.injectFaults("none", "drop", "drop", "drop", "drop");
+    const newer = resetBruno("chain-newer", "471953", "2026-11-30T10:04:00Z");
+    const newerMessage = await send(stack.sqs, stack.queues.queueUrl, newer);
+    await pipeline.poller.pollOnce();
+    // Both retried: the newer one settles the older PUT (kept on the watermark) and applies; the
+    // older one is then told applied and superseded, not retried until it is dead-lettered.
+    await drain(pipeline.poller, stack.sqs, stack.queues.queueUrl);
+    const letters = (await readDeadLetters(stack.sqs, stack.queues.dlqUrl)).filter((letter) =>
+      isDeadLetterOf(letter, [olderMessage, newerMessage]),
+    );
+    expect(letters).toEqual([]);
+    expect(stack.simulator.credentialOf(ids.bruno, "pin")).toMatchObject({
+      value: "471953",
+      changes: before + 2,
+    });
+    expect(output.text()).toContain('"eventId":"chain-older"');
+    expect(output.text()).toMatch(
+      /"outcome":"applied"[^\n]*"eventId":"chain-older"|"eventId":"chain-older"[^\n]*"outcome":"applied"/,
+    );
+  });
+
   it("still dead-letters a value that really is in the history", async () => {
     stack.secretsManager.putSecret(
       "cupi-reset/resets/chen-again",
