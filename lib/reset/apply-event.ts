@@ -2,6 +2,7 @@
 // user's credentials in time order, and sends each change, settling what earlier attempts left
 // unknown.
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { AuthorizationPolicy } from "../authorization/policy.ts";
 import type { ClusterConfig, ServiceConfig } from "../config/config.ts";
 import type { CupiClient } from "../cupi/client.ts";
@@ -23,7 +24,7 @@ import {
   pendingDocument,
   withdrawSuperseded,
 } from "./delivery.ts";
-import { sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
+import { clockBaselineForClaim, sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
 import type { Claim, OrderingGuard } from "./ordering.ts";
 import { type CredentialChange, credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 import type { AttemptEffects } from "./record-outcome.ts";
@@ -42,6 +43,11 @@ export interface ResetDependencies {
   readonly attempts?: AttemptLog | undefined;
   /** Applies each eventId once; off without a state table. */
   readonly idempotency?: { readonly persistenceStore: BasePersistenceLayer } | undefined;
+  /**
+   * The state table's client, for each record's closing writes (ClosingWrites): sent with the
+   * idempotency record's completion by a StateTableIdempotency store, else on their own.
+   */
+  readonly stateTable?: DynamoDBClient | undefined;
 }
 
 /** A record's CUPI calls: bounded by its deadline, cut by its signal. */
@@ -112,9 +118,31 @@ export async function applyEvent(
   }
   const changes = planChanges(event, user.ldapIntegrated, newValues);
   const attempts = dependencies.attempts;
+  // CUC's clock before the claim: then the claim begins the attempts in its own call.
+  const clock =
+    config.lostAnswerBaseline === "clock"
+      ? clockBaselineForClaim(client.clock.latestAnswer, client.clock.offsetMs)
+      : undefined;
+  const attemptKinds = changes
+    .filter((change) => change.update.Credentials !== undefined)
+    .map((change) => change.kind);
+  const alongside =
+    attempts === undefined || clock === undefined || attemptKinds.length === 0
+      ? undefined
+      : {
+          items: attempts.beginWithClaim(event.eventId, attemptKinds, clock.baseline),
+          kinds: attemptKinds,
+          changedBefore: clock.changedBefore,
+        };
   let claim: Claim | undefined;
   try {
-    claim = await dependencies.ordering?.claim(event, user.objectId, kinds, call.deadline);
+    claim = await dependencies.ordering?.claim(
+      event,
+      user.objectId,
+      kinds,
+      call.deadline,
+      alongside,
+    );
   } catch (error) {
     const stale = error instanceof PermanentFailure && error.code === "STALE_EVENT";
     if (!stale || attempts === undefined) throw error;
@@ -146,6 +174,8 @@ export async function applyEvent(
   const delivered = new Map<CredentialKind, SecretValue>();
   let completed = false;
   const landed = new Set<CredentialKind>();
+  // Changes this delivery started to send (an attempt begun with the claim may never be).
+  const sent = new Set<CredentialKind>();
   // When CUC answered this event's PUT of each credential: kept on its watermark for the next.
   const answeredAt = new Map<CredentialKind, number>();
   // TimeChanged read after the claim, while settling another event's attempt.
@@ -165,7 +195,8 @@ export async function applyEvent(
       if (timeChanged !== undefined) readAfterClaim.set(predecessor.kind, timeChanged);
       claim?.settled(predecessor);
     }
-    for (const change of changes) {
+    for (const [index, change] of changes.entries()) {
+      sent.add(change.kind);
       const value = newValues.get(change.kind);
       // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
       const deliver = async (): Promise<void> => {
@@ -195,6 +226,8 @@ export async function applyEvent(
           lastChange: claim?.lastChange(change.kind) ?? "unknown",
           clockBaseline: config.lostAnswerBaseline === "clock",
           timeChangedAfterClaim: readAfterClaim.get(change.kind),
+          begun: claim?.alongside === true ? clock?.baseline : undefined,
+          morePutsFollow: index < changes.length - 1,
           beforeSending: deliver,
           put,
         });
@@ -206,6 +239,9 @@ export async function applyEvent(
     completed = true;
     await afterCucTookIt(() => confirmDeliveries(secrets, event, changes, delivered));
   } catch (error) {
+    for (const kind of claim?.alongside === true ? (alongside?.kinds ?? []) : []) {
+      if (!sent.has(kind)) await attempts?.forgetAtClose(event.eventId, kind);
+    }
     if (delivered.size > 0 && [...newValues.keys()].some((kind) => !landed.has(kind))) {
       // The helpdesk must not hand out a value CUC never took; a retry delivers a new one.
       await secrets.put(deliverTo as string, notAppliedDocument(event)).catch(() => undefined);

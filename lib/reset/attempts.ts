@@ -7,9 +7,12 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
+  type TransactWriteItem,
+  type Update,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { CredentialKind } from "../cupi/types.ts";
+import { ClosingWrites } from "./closing-writes.ts";
 
 /**
  * Kept a week, as long as an applied eventId is remembered: longer than the retry window and
@@ -22,9 +25,12 @@ const RETENTION_SECONDS = 7 * 24 * 3600;
  * attempt ("" when never set), or CUC's clock (its `Date` header) before the first attempt with
  * the offset of TimeChanged from that clock: a TimeChanged at or after it is this attempt's.
  */
-export type Baseline =
-  | { readonly timeChangedBefore: string }
-  | { readonly answeredAfter: number; readonly timeChangedOffsetMs: number };
+export type Baseline = { readonly timeChangedBefore: string } | ClockBaseline;
+
+export interface ClockBaseline {
+  readonly answeredAfter: number;
+  readonly timeChangedOffsetMs: number;
+}
 
 /** What is known before an attempt at a PUT of a new value. */
 export type AttemptStart =
@@ -90,19 +96,59 @@ export class AttemptLog {
     }
   }
 
-  /** The PUT landed: a later delivery of the event must not send it again. */
-  async applied(eventId: string, kind: CredentialKind): Promise<void> {
-    await this.#client.send(
-      new UpdateItemCommand({
+  /**
+   * The first attempts of an event at `kinds`, to be written with its claim (one call): they hold
+   * only if the event has no attempt logged yet, else the claim is made step by step.
+   */
+  beginWithClaim(
+    eventId: string,
+    kinds: readonly CredentialKind[],
+    baseline: ClockBaseline,
+  ): TransactWriteItem[] {
+    return kinds.map((kind) => ({
+      Put: {
         TableName: this.#tableName,
-        Key: { id: { S: key(eventId, kind) } },
-        UpdateExpression: "SET appliedAt = :now, expiration = :expiration",
-        ExpressionAttributeValues: {
-          ":now": { S: new Date().toISOString() },
-          ":expiration": { N: expiration() },
+        Item: {
+          id: { S: key(eventId, kind) },
+          baseline: { S: JSON.stringify(baseline) },
+          attemptCount: { N: "1" },
+          expiration: { N: expiration() },
         },
-      }),
-    );
+        ConditionExpression: "attribute_not_exists(id)",
+      },
+    }));
+  }
+
+  /** A PUT landed (another event's, settled by this one, or this one's with more to send). */
+  async applied(eventId: string, kind: CredentialKind): Promise<void> {
+    await this.#client.send(new UpdateItemCommand(this.#markApplied(eventId, kind)));
+  }
+
+  /**
+   * This record's last PUT landed: marked with the record's closing writes (ClosingWrites). Should
+   * the mark be lost (the record killed or cut at its deadline first), the attempt stays unknown
+   * and is settled from TimeChanged like any other.
+   */
+  async appliedAtClose(eventId: string, kind: CredentialKind): Promise<void> {
+    const mark = this.#markApplied(eventId, kind);
+    await ClosingWrites.write({
+      item: { Update: mark },
+      alone: async () => {
+        await this.#client.send(new UpdateItemCommand(mark));
+      },
+    });
+  }
+
+  #markApplied(eventId: string, kind: CredentialKind): Update {
+    return {
+      TableName: this.#tableName,
+      Key: { id: { S: key(eventId, kind) } },
+      UpdateExpression: "SET appliedAt = :now, expiration = :expiration",
+      ExpressionAttributeValues: {
+        ":now": { S: new Date().toISOString() },
+        ":expiration": { N: expiration() },
+      },
+    };
   }
 
   /** An attempt's record: undefined when none was begun, or it was forgotten. */
@@ -122,6 +168,20 @@ export class AttemptLog {
       baseline: baselineOf(item) ?? { timeChangedBefore: "" },
       applied: item.appliedAt !== undefined,
     };
+  }
+
+  /**
+   * Attempts begun with the claim whose PUT was never sent (an earlier change of the event
+   * failed): forgotten with the record's closing writes, so that no later event settles them.
+   */
+  async forgetAtClose(eventId: string, kind: CredentialKind): Promise<void> {
+    const forget = { TableName: this.#tableName, Key: { id: { S: key(eventId, kind) } } };
+    await ClosingWrites.write({
+      item: { Delete: forget },
+      alone: async () => {
+        await this.#client.send(new DeleteItemCommand(forget));
+      },
+    });
   }
 
   /** CUC refused the value: nothing landed, nothing to explain later. */

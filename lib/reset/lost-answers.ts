@@ -5,7 +5,13 @@ import { type CucClock, readTimeChanged } from "../cupi/cuc-clock.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { CredentialKind } from "../cupi/types.ts";
 import { TransientFailure } from "../outcome/failures.ts";
-import { type AttemptLog, type Baseline, isHistoryRejection } from "./attempts.ts";
+import {
+  type AttemptLog,
+  type AttemptStart,
+  type Baseline,
+  type ClockBaseline,
+  isHistoryRejection,
+} from "./attempts.ts";
 import type { LastChange } from "./ordering.ts";
 
 /** Resends within one delivery after answers that were lost, once CUC shows the value did not land. */
@@ -25,6 +31,13 @@ export interface NewValueSend {
   readonly clockBaseline: boolean;
   /** The credential's TimeChanged, when it was read after this event's claim (settling another). */
   readonly timeChangedAfterClaim: string | undefined;
+  /** The attempt, when the claim began it (`clockBaselineForClaim`). */
+  readonly begun: ClockBaseline | undefined;
+  /**
+   * Whether the event sends more after this PUT: then its landing is logged at once, as what
+   * follows may outlast the record's deadline; else with the record's closing writes.
+   */
+  readonly morePutsFollow: boolean;
   /** Just before the first PUT of this delivery (a generated value is delivered here). */
   readonly beforeSending: () => Promise<void>;
   /** The PUT itself. */
@@ -49,13 +62,19 @@ export async function sendNewValue(send: NewValueSend): Promise<number | undefin
   const readCredential = () =>
     send.cupi((client) => client.getCredential(send.objectId, kind, send.call));
   const clock = await send.cupi(async (client) => client.clock);
-  const baseline: Baseline = chooseBaseline(
-    send.clockBaseline ? clock.latestAnswer : undefined,
-    clock.offsetMs,
-    send.lastChange,
-    send.timeChangedAfterClaim,
-  ) ?? { timeChangedBefore: (await readCredential()).timeChanged ?? "" };
-  const start = await attempts.begin(eventId, kind, baseline);
+  const start: AttemptStart =
+    send.begun === undefined
+      ? await attempts.begin(
+          eventId,
+          kind,
+          chooseBaseline(
+            send.clockBaseline ? clock.latestAnswer : undefined,
+            clock.offsetMs,
+            send.lastChange,
+            send.timeChangedAfterClaim,
+          ) ?? { timeChangedBefore: (await readCredential()).timeChanged ?? "" },
+        )
+      : { alreadyApplied: false, baseline: send.begun, earlierAttemptUnknown: false };
   if (start.alreadyApplied) return undefined;
   await send.beforeSending();
   let answered = false;
@@ -91,7 +110,9 @@ export async function sendNewValue(send: NewValueSend): Promise<number | undefin
   }
   // At or after the change: CUC answered (or was asked about) it no sooner.
   const answeredAt = clock.latestAnswer;
-  await attempts.applied(eventId, kind);
+  await (send.morePutsFollow
+    ? attempts.applied(eventId, kind)
+    : attempts.appliedAtClose(eventId, kind));
   if (send.clockBaseline && answered && answeredAt !== undefined && clock.offsetMs === undefined) {
     // Once in a while (an hour, and at start): one read to learn TimeChanged's time zone, which
     // the next baselines need. A failure here changes nothing of this event's outcome.
@@ -122,11 +143,27 @@ export function chooseBaseline(
   timeChangedAfterClaim: string | undefined,
 ): Baseline | undefined {
   if (timeChangedAfterClaim !== undefined) return { timeChangedBefore: timeChangedAfterClaim };
-  if (latestAnswer === undefined || offsetMs === undefined) return undefined;
+  const clock = clockBaselineForClaim(latestAnswer, offsetMs);
+  if (clock === undefined) return undefined;
   const longBefore =
-    lastChange === "none" ||
-    (typeof lastChange === "number" && lastChange + DATE_HEADER_SLACK_MS <= latestAnswer);
-  return longBefore ? { answeredAfter: latestAnswer, timeChangedOffsetMs: offsetMs } : undefined;
+    lastChange === "none" || (typeof lastChange === "number" && lastChange <= clock.changedBefore);
+  return longBefore ? clock.baseline : undefined;
+}
+
+/**
+ * CUC's clock as a baseline known before the claim, so that the claim can begin the attempt in
+ * its own call: sound if every earlier change of this service was answered by `changedBefore`,
+ * which the claim's condition checks on the watermark.
+ */
+export function clockBaselineForClaim(
+  latestAnswer: number | undefined,
+  offsetMs: number | undefined,
+): { readonly baseline: ClockBaseline; readonly changedBefore: number } | undefined {
+  if (latestAnswer === undefined || offsetMs === undefined) return undefined;
+  return {
+    baseline: { answeredAfter: latestAnswer, timeChangedOffsetMs: offsetMs },
+    changedBefore: latestAnswer - DATE_HEADER_SLACK_MS,
+  };
 }
 
 /** What a TimeChanged read after an attempt says of it. */

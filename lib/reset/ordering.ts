@@ -3,11 +3,14 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { CredentialKind } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
+import { ClosingWrites } from "./closing-writes.ts";
 
 export interface OrderingGuardOptions {
   readonly client: DynamoDBClient;
@@ -49,8 +52,16 @@ export class OrderingGuard {
     objectId: string,
     kinds: readonly CredentialKind[],
     lockedUntil: number,
+    alongside?: ClaimAlongside,
   ): Promise<Claim> {
     const occurredAt = Date.parse(event.occurredAt);
+    const claimed: [string, CredentialKind | undefined][] = kinds.map((kind) => [
+      watermarkKey(objectId, kind),
+      kind,
+    ]);
+    if (event.action === "offboard") claimed.push([offboardKey(objectId), undefined]);
+    const atOnce = await this.#claimAtOnce(event, objectId, claimed, lockedUntil, alongside);
+    if (atOnce !== undefined) return atOnce;
     const offboard = await this.#read(offboardKey(objectId));
     const offboardedAt = Number(offboard?.occurredAt?.N ?? Number.NEGATIVE_INFINITY);
     if (occurredAt < offboardedAt && offboard?.eventId?.S !== event.eventId) {
@@ -59,33 +70,15 @@ export class OrderingGuard {
         `the user was offboarded by an event that occurred at ${iso(offboardedAt)}; this event occurred at ${event.occurredAt}`,
       );
     }
-    const keys = kinds.map((kind) => watermarkKey(objectId, kind));
-    if (event.action === "offboard") keys.push(offboardKey(objectId));
-    const claimed: [string, CredentialKind | undefined][] = [];
+    const locked: [string, CredentialKind | undefined][] = [];
     const settled = new Set<Predecessor>();
-    const release = async (
-      completed: boolean,
-      answeredAt: ReadonlyMap<CredentialKind, number> = new Map(),
-    ): Promise<void> => {
-      await Promise.all(
-        claimed.map(([key, kind]) =>
-          this.#unlock(
-            key,
-            event.eventId,
-            completed,
-            kind === undefined ? undefined : answeredAt.get(kind),
-            [...settled].filter((predecessor) => predecessor.kind === kind).map((p) => p.eventId),
-          ),
-        ),
-      );
-    };
+    const release = this.#releaseOf(locked, event.eventId, settled);
     const predecessors: Predecessor[] = [];
     const lastChanges = new Map<CredentialKind, LastChange>();
     try {
-      for (const [index, key] of keys.entries()) {
+      for (const [key, kind] of claimed) {
         const previous = await this.#lock(key, event, occurredAt, lockedUntil);
-        const kind = kinds[index];
-        claimed.push([key, kind]);
+        locked.push([key, kind]);
         if (kind === undefined) continue;
         lastChanges.set(kind, lastChangeOf(previous));
         const unsettled = unsettledOf(previous, event.eventId);
@@ -104,6 +97,7 @@ export class OrderingGuard {
       predecessors,
       settled: (predecessor) => settled.add(predecessor),
       lastChange: (kind) => lastChanges.get(kind) ?? "unknown",
+      alongside: false,
     };
   }
 
@@ -120,6 +114,106 @@ export class OrderingGuard {
         },
       }),
     );
+  }
+
+  /**
+   * The usual claim in one call: a transaction that holds only when nothing stands in the way —
+   * no later offboarding, and each credential never claimed, or released completed by another
+   * event no newer than this one with no earlier event's attempt left to settle (and, for
+   * `alongside.kinds`, its last change by this service answered by `alongside.changedBefore`) —
+   * writing `alongside.items` with it. Undefined when it
+   * did not hold: nothing was written, and the claim is made step by step, which tells why.
+   */
+  async #claimAtOnce(
+    event: ResetEvent,
+    objectId: string,
+    claimed: readonly [string, CredentialKind | undefined][],
+    lockedUntil: number,
+    alongside: ClaimAlongside | undefined,
+  ): Promise<Claim | undefined> {
+    const occurredAt = Date.parse(event.occurredAt);
+    const holder = {
+      ":occurredAt": { N: String(occurredAt) },
+      ":eventId": { S: event.eventId },
+    };
+    const items: TransactWriteItem[] = [];
+    if (event.action !== "offboard") {
+      items.push({
+        ConditionCheck: {
+          TableName: this.#tableName,
+          Key: { id: { S: offboardKey(objectId) } },
+          ConditionExpression:
+            "attribute_not_exists(occurredAt) OR occurredAt <= :occurredAt OR eventId = :eventId",
+          ExpressionAttributeValues: holder,
+        },
+      });
+    }
+    for (const [key, kind] of claimed) {
+      const recent = kind !== undefined && alongside?.kinds.includes(kind) === true;
+      const lock = this.#lockUpdate(key, event, occurredAt, lockedUntil);
+      items.push({
+        Update: {
+          ...lock,
+          ConditionExpression: `attribute_not_exists(eventId) OR (completed = :true AND eventId <> :eventId AND occurredAt <= :occurredAt AND attribute_not_exists(unsettled)${recent ? " AND answeredBy = eventId AND answeredAt <= :changedBefore" : ""})`,
+          ExpressionAttributeValues: {
+            ...lock.ExpressionAttributeValues,
+            ":true": { BOOL: true },
+            ...(recent ? { ":changedBefore": { N: String(alongside?.changedBefore) } } : {}),
+          },
+        },
+      });
+    }
+    items.push(...(alongside?.items ?? []));
+    try {
+      await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    } catch (error) {
+      if ((error as Error).name === "TransactionCanceledException") return undefined;
+      throw error;
+    }
+    return {
+      release: this.#releaseOf(claimed, event.eventId, new Set()),
+      predecessors: [],
+      settled: () => undefined,
+      // Sound for `alongside.kinds` by the condition; the exact time is not read back.
+      lastChange: () => "unknown",
+      alongside: alongside !== undefined,
+    };
+  }
+
+  #releaseOf(
+    claimed: readonly [string, CredentialKind | undefined][],
+    eventId: string,
+    settled: ReadonlySet<Predecessor>,
+  ): Claim["release"] {
+    return async (completed, answeredAt = new Map()) => {
+      await Promise.all(
+        claimed.map(([key, kind]) =>
+          this.#unlock(
+            key,
+            eventId,
+            completed,
+            kind === undefined ? undefined : answeredAt.get(kind),
+            [...settled].filter((predecessor) => predecessor.kind === kind).map((p) => p.eventId),
+          ),
+        ),
+      );
+    };
+  }
+
+  /** Makes this event the credential's holder, locked until `lockedUntil`. */
+  #lockUpdate(key: string, event: ResetEvent, occurredAt: number, lockedUntil: number) {
+    return {
+      TableName: this.#tableName,
+      Key: { id: { S: key } },
+      UpdateExpression:
+        "SET occurredAt = :occurredAt, eventId = :eventId, lockedUntil = :lockedUntil, expiration = :expiration REMOVE completed",
+      ExpressionAttributeValues: {
+        ":occurredAt": { N: String(occurredAt) },
+        ":eventId": { S: event.eventId },
+        ":lockedUntil": { N: String(lockedUntil) },
+        ":expiration": { N: String(Math.floor(Date.now() / 1000) + this.#retentionSeconds) },
+      },
+    };
   }
 
   /**
@@ -165,25 +259,18 @@ export class OrderingGuard {
     lockedUntil: number,
   ): Promise<Record<string, AttributeValue> | undefined> {
     try {
+      const lock = this.#lockUpdate(key, event, occurredAt, lockedUntil);
       const { Attributes: previous } = await this.#client.send(
         new UpdateItemCommand({
-          TableName: this.#tableName,
-          Key: { id: { S: key } },
-          UpdateExpression:
-            "SET occurredAt = :occurredAt, eventId = :eventId, lockedUntil = :lockedUntil, expiration = :expiration REMOVE completed",
+          ...lock,
           // Equal times pass (a retry of the same event, or two events at the same instant); a
           // lock held by another event passes only once it has expired with its invocation.
           ConditionExpression:
             "(attribute_not_exists(occurredAt) OR occurredAt <= :occurredAt) AND " +
             "(attribute_not_exists(lockedUntil) OR lockedUntil < :now OR eventId = :eventId)",
           ExpressionAttributeValues: {
-            ":occurredAt": { N: String(occurredAt) },
-            ":eventId": { S: event.eventId },
-            ":lockedUntil": { N: String(lockedUntil) },
+            ...lock.ExpressionAttributeValues,
             ":now": { N: String(Date.now()) },
-            ":expiration": {
-              N: String(Math.floor(Date.now() / 1000) + this.#retentionSeconds),
-            },
           },
           ReturnValues: "ALL_OLD",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -219,27 +306,32 @@ export class OrderingGuard {
     answeredAt: number | undefined,
     settled: readonly string[],
   ): Promise<void> {
-    try {
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#tableName,
-          Key: { id: { S: key } },
-          // answeredBy: whose PUT answeredAt belongs to; a later holder that sets none leaves it
-          // to an event that is not the holder, which makes the time untrusted (see lastChangeOf).
-          UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt, answeredBy = :eventId"} REMOVE lockedUntil${settled.length === 0 ? "" : " DELETE unsettled :settled"}`,
-          ConditionExpression: "eventId = :eventId",
-          ExpressionAttributeValues: {
-            ":eventId": { S: eventId },
-            ":completed": { BOOL: completed },
-            ...(answeredAt === undefined ? {} : { ":answeredAt": { N: String(answeredAt) } }),
-            ...(settled.length === 0 ? {} : { ":settled": { SS: [...settled] } }),
-          },
-        }),
-      );
-    } catch (error) {
-      // Taken over after our lock expired: theirs now, nothing to release.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    const release = {
+      TableName: this.#tableName,
+      Key: { id: { S: key } },
+      // answeredBy: whose PUT answeredAt belongs to; a later holder that sets none leaves it
+      // to an event that is not the holder, which makes the time untrusted (see lastChangeOf).
+      UpdateExpression: `SET completed = :completed${answeredAt === undefined ? "" : ", answeredAt = :answeredAt, answeredBy = :eventId"} REMOVE lockedUntil${settled.length === 0 ? "" : " DELETE unsettled :settled"}`,
+      ConditionExpression: "eventId = :eventId",
+      ExpressionAttributeValues: {
+        ":eventId": { S: eventId },
+        ":completed": { BOOL: completed },
+        ...(answeredAt === undefined ? {} : { ":answeredAt": { N: String(answeredAt) } }),
+        ...(settled.length === 0 ? {} : { ":settled": { SS: [...settled] } }),
+      },
+    };
+    // With the record's idempotency record, when it is completed or deleted (ClosingWrites).
+    await ClosingWrites.write({
+      item: { Update: release },
+      alone: async () => {
+        try {
+          await this.#client.send(new UpdateItemCommand(release));
+        } catch (error) {
+          // Taken over after our lock expired: theirs now, nothing to release.
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      },
+    });
   }
 }
 
@@ -250,8 +342,21 @@ export class OrderingGuard {
  */
 export type LastChange = number | "none" | "unknown";
 
+/**
+ * Writes to make in the claim's own call (an event's attempts, begun with a baseline that is
+ * sound only if each of `kinds` was last changed by this service, as far as its watermark knows,
+ * in a PUT answered at or before `changedBefore`, epoch ms).
+ */
+export interface ClaimAlongside {
+  readonly items: readonly TransactWriteItem[];
+  readonly kinds: readonly CredentialKind[];
+  readonly changedBefore: number;
+}
+
 /** An event's hold on a user's credentials. */
 export interface Claim {
+  /** Whether the ClaimAlongside items were written with the claim (else nothing of them was). */
+  readonly alongside: boolean;
   /**
    * `completed`: the event ended without an error. `answeredAt`: for each credential whose new
    * value this event's PUT set, when CUC answered it (CUC's `Date`).

@@ -1,12 +1,14 @@
 // The reset processor: applies each eventId once (Powertools idempotency) and turns what happened
 // into a record's outcome.
 import { type IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { PermanentFailure } from "../outcome/failures.ts";
 import { applyEvent, type RecordCall, type ResetDependencies } from "./apply-event.ts";
 import { classify } from "./classify-failure.ts";
+import { ClosingWrites } from "./closing-writes.ts";
 import { IDEMPOTENCY_KEY_PREFIX, idempotencyConfig } from "./idempotency-key.ts";
 import type { AppliedReset, AttemptEffects, OnApplied, RecordOutcome } from "./record-outcome.ts";
 
@@ -25,8 +27,11 @@ export class ResetProcessor {
     onApplied: OnApplied | undefined,
   ) => Promise<AppliedReset>;
   readonly #idempotencyConfig: IdempotencyConfig | undefined;
+  /** Where each record's closing writes go; undefined without a state table. */
+  readonly #stateTable: DynamoDBClient | undefined;
 
   constructor(dependencies: ResetDependencies) {
+    this.#stateTable = dependencies.stateTable;
     const apply = async (
       event: ResetEvent,
       call: RecordCall,
@@ -101,11 +106,17 @@ export class ResetProcessor {
     }
     const { event } = parsed;
     const effects: AttemptEffects = { user: undefined, changed: [], recorded: true };
+    const closing =
+      this.#stateTable === undefined ? undefined : new ClosingWrites(this.#stateTable);
     try {
       const call = signal === undefined ? { deadline } : { deadline, signal };
-      const applied = await this.#apply(event, call, effects, onApplied);
+      const apply = () => this.#apply(event, call, effects, onApplied);
+      const applied = await (closing === undefined ? apply() : closing.collect(apply));
+      // Sent with the idempotency record's completion; here only if none was written.
+      await closing?.flush();
       return { status: "applied", event, applied, effects };
     } catch (error) {
+      await closing?.flush().catch(() => undefined);
       const failure = classify(error, event, signal);
       return failure instanceof PermanentFailure
         ? {

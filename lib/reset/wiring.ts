@@ -1,4 +1,3 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeClientConfig } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -14,6 +13,7 @@ import { AttemptLog } from "./attempts.ts";
 import { AuthenticationRuleCache } from "./authentication-rules.ts";
 import { createResetHandler, type ResetHandlerDependencies } from "./batch-handler.ts";
 import { CupiConnections } from "./cupi-connections.ts";
+import { StateTableIdempotency } from "./idempotency-store.ts";
 import { DEFAULT_WATERMARK_RETENTION_SECONDS, OrderingGuard } from "./ordering.ts";
 import { ResetProcessor } from "./process-record.ts";
 
@@ -54,11 +54,12 @@ export function createResetHandlerFromEnvironment(
       ? {}
       : {
           idempotency: {
-            persistenceStore: new DynamoDBPersistenceLayer({
+            persistenceStore: new StateTableIdempotency({
               tableName: config.stateTable,
-              awsSdkV3Client: dynamodb,
+              client: dynamodb,
             }),
           },
+          stateTable: dynamodb,
           attempts: new AttemptLog(dynamodb, config.stateTable),
           ordering: new OrderingGuard({
             client: dynamodb,

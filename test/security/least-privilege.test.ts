@@ -338,6 +338,8 @@ describe.each(variants)("the packaged template ($name)", ({ name, outcomeEventBu
         { action: "dynamodb:PutItem", resource: getAtt("StateTable") },
         { action: "dynamodb:UpdateItem", resource: getAtt("StateTable") },
         { action: "dynamodb:DeleteItem", resource: getAtt("StateTable") },
+        // The claim's transaction checks the offboarding with a ConditionCheck.
+        { action: "dynamodb:ConditionCheckItem", resource: getAtt("StateTable") },
       ]),
     );
     // Logs: the reset function's own log group only, nothing account-wide.
