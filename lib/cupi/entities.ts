@@ -63,13 +63,15 @@ export function parseVersion(body: string): string {
 }
 
 function toUser(user: CupiRecord): CupiUser {
+  const ldapType = integer(user, "LdapType");
   return {
     objectId: required(user, "ObjectId").toLowerCase(),
     alias: required(user, "Alias"),
     dtmfAccessId: nonEmpty(text(user, "DtmfAccessId")),
     firstName: nonEmpty(text(user, "FirstName")),
     lastName: nonEmpty(text(user, "LastName")),
-    ldapIntegrated: (integer(user, "LdapType") ?? 0) !== 0,
+    ldapIntegrated: (ldapType ?? 0) !== 0,
+    ...(ldapType === undefined ? { ldapTypeMissing: true } : {}),
   };
 }
 

@@ -41,6 +41,8 @@ export interface CupiUser {
   readonly lastName: string | undefined;
   /** LDAP-integrated users have no web password of their own in CUC. */
   readonly ldapIntegrated: boolean;
+  /** The answer had no LdapType (a user list may leave it out): `ldapIntegrated` is a guess. */
+  readonly ldapTypeMissing?: true;
 }
 
 /** An authentication rule (credential policy), from `/vmrest/authenticationrules/{id}`. */

@@ -4,7 +4,7 @@ import type { CredentialPolicyContext } from "./types.ts";
 /** What the trivial-credential rules need to know, read off a CUPI user and its rule. */
 export function policyContextFor(
   user: CupiUser,
-  rule?: AuthenticationRule,
+  rule?: Pick<AuthenticationRule, "minLength">,
   alternateExtensions: readonly string[] = [],
 ): CredentialPolicyContext {
   const extensions = [user.dtmfAccessId, ...alternateExtensions].filter(

@@ -10,11 +10,10 @@ import { CupiError } from "../cupi/errors.ts";
 import type { AuthenticationRule, CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
-import { generatePassword, generatePin, policyContextFor } from "../policy/index.ts";
-import { type SecretStore, selectSecretValue } from "../secrets/secret-store.ts";
-import { SecretValue } from "../secrets/secret-value.ts";
+import type { SecretStore } from "../secrets/secret-store.ts";
+import type { SecretValue } from "../secrets/secret-value.ts";
 import type { AttemptLog } from "./attempts.ts";
-import type { AuthenticationRuleCache, KnownRule } from "./authentication-rules.ts";
+import type { AuthenticationRuleCache } from "./authentication-rules.ts";
 import { authorize, refuseProtectedAccount } from "./authorize.ts";
 import { type CupiConnections, ServiceAccountError } from "./cupi-connections.ts";
 import {
@@ -25,6 +24,13 @@ import {
   withdrawSuperseded,
 } from "./delivery.ts";
 import { clockBaselineForClaim, sendNewValue, settleEarlierAttempt } from "./lost-answers.ts";
+import {
+  type NewValue,
+  newValueFor,
+  rulesChanged,
+  type ValueSources,
+  valueForUser,
+} from "./new-values.ts";
 import type { Claim, OrderingGuard } from "./ordering.ts";
 import { type CredentialChange, credentialsOf, needsNewValue, planChanges } from "./plan.ts";
 import type { AttemptEffects } from "./record-outcome.ts";
@@ -84,9 +90,10 @@ export async function applyEvent(
   effects.user = { alias: found.alias, objectId: found.objectId };
   // The event may name a protected user by another identifier (an objectId, another case).
   refuseProtectedAccount(authorization, found, serviceAccount);
-  // A user list may not say whether the user is LDAP-integrated; offboarding must know.
+  // Offboarding must know whether the user is LDAP-integrated: read the user if the list left
+  // its LdapType out (CUC's list shows it; a list trimmed by a proxy or a release might not).
   const user =
-    event.action === "offboard" && "alias" in event.user
+    event.action === "offboard" && found.ldapTypeMissing === true
       ? await withFreshAccount((cupi) => cupi.getUser(found.objectId, call))
       : found;
 
@@ -95,26 +102,24 @@ export async function applyEvent(
   const newValues = new Map<CredentialKind, SecretValue>();
   // Rules from the cache that values were generated under: CUC refusing one may mean it changed.
   const cachedRules = new Map<string, AuthenticationRule | undefined>();
-  const readRule = (ruleId: string) =>
-    withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call));
-  if (needsNewValue(event.action)) {
-    const rules = (ruleId: string) =>
-      dependencies.authenticationRules.get(cluster.name, ruleId, () => readRule(ruleId));
-    for (const kind of kinds) {
-      const generated = await newValueFor(
-        event,
-        kind,
-        user,
-        withFreshAccount,
-        call,
-        secrets,
-        rules,
-      );
-      newValues.set(kind, generated.value);
-      if (generated.cachedRule !== undefined) {
-        cachedRules.set(generated.cachedRule.ruleId, generated.cachedRule.rule);
-      }
+  // Credentials whose value was generated without the user's own rule and alternate extensions.
+  const withoutUserReads = new Set<CredentialKind>();
+  const useValue = (kind: CredentialKind, generated: NewValue): void => {
+    newValues.set(kind, generated.value);
+    if (generated.cachedRule !== undefined) {
+      cachedRules.set(generated.cachedRule.ruleId, generated.cachedRule.rule);
     }
+    if (generated.withoutUserReads === true) withoutUserReads.add(kind);
+  };
+  const sources: ValueSources = {
+    secrets,
+    rules: dependencies.authenticationRules,
+    cluster: cluster.name,
+    cupi: withFreshAccount,
+    call,
+  };
+  if (needsNewValue(event.action)) {
+    for (const kind of kinds) useValue(kind, await newValueFor(event, kind, user, sources));
   }
   const changes = planChanges(event, user.ldapIntegrated, newValues);
   const attempts = dependencies.attempts;
@@ -195,28 +200,31 @@ export async function applyEvent(
       if (timeChanged !== undefined) readAfterClaim.set(predecessor.kind, timeChanged);
       claim?.settled(predecessor);
     }
-    for (const [index, change] of changes.entries()) {
-      sent.add(change.kind);
-      const value = newValues.get(change.kind);
-      // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
-      const deliver = async (): Promise<void> => {
-        if (deliverTo === undefined || value === undefined) return;
-        await secrets.put(deliverTo, pendingDocument(event, change.kind, value));
-        delivered.set(change.kind, value);
-      };
-      const put = () =>
-        withFreshAccount((cupi) =>
-          cupi.updateCredential(user.objectId, change.kind, change.update, call),
-        );
-      let answered: number | undefined;
-      if (change.update.Credentials === undefined || attempts === undefined) {
-        effects.recorded = false;
-        await deliver();
-        await put();
-        // Settings may move TimeChanged too: the next event's baseline must know of this PUT.
-        answered = await withFreshAccount(async (cupi) => cupi.clock.latestAnswer);
-      } else {
-        answered = await sendNewValue({
+    for (const [index, planned] of changes.entries()) {
+      sent.add(planned.kind);
+      const send = async (
+        change: CredentialChange,
+        begunWithClaim: boolean,
+      ): Promise<number | undefined> => {
+        const value = newValues.get(change.kind);
+        // Stored before CUPI is called: a reset whose value nobody could read would lock the user out.
+        const deliver = async (): Promise<void> => {
+          if (deliverTo === undefined || value === undefined) return;
+          await secrets.put(deliverTo, pendingDocument(event, change.kind, value));
+          delivered.set(change.kind, value);
+        };
+        const put = () =>
+          withFreshAccount((cupi) =>
+            cupi.updateCredential(user.objectId, change.kind, change.update, call),
+          );
+        if (change.update.Credentials === undefined || attempts === undefined) {
+          effects.recorded = false;
+          await deliver();
+          await put();
+          // Settings may move TimeChanged too: the next event's baseline must know of this PUT.
+          return withFreshAccount(async (cupi) => cupi.clock.latestAnswer);
+        }
+        return sendNewValue({
           attempts,
           eventId: event.eventId,
           objectId: user.objectId,
@@ -226,11 +234,28 @@ export async function applyEvent(
           lastChange: claim?.lastChange(change.kind) ?? "unknown",
           clockBaseline: config.lostAnswerBaseline === "clock",
           timeChangedAfterClaim: readAfterClaim.get(change.kind),
-          begun: claim?.alongside === true ? clock?.baseline : undefined,
+          begun: begunWithClaim ? clock?.baseline : undefined,
           morePutsFollow: index < changes.length - 1,
           beforeSending: deliver,
           put,
         });
+      };
+      let change = planned;
+      let answered: number | undefined;
+      try {
+        answered = await send(change, claim?.alongside === true);
+      } catch (error) {
+        const refused = error instanceof CupiError && error.kind === "rejected";
+        if (!refused || !withoutUserReads.has(change.kind)) throw error;
+        // Generated under the strictest rule seen, not the user's own: the user may be under a
+        // stricter (or changed) rule, or hold the value as an alternate extension. Once more,
+        // generated for the user, in this delivery (the refused PUT changed nothing).
+        withoutUserReads.delete(change.kind);
+        dependencies.authenticationRules.forget(cluster.name);
+        const regenerated = await valueForUser(change.kind, user, sources);
+        useValue(change.kind, regenerated);
+        change = { ...change, update: { ...change.update, Credentials: regenerated.value } };
+        answered = await send(change, false);
       }
       if (answered !== undefined) answeredAt.set(change.kind, answered);
       landed.add(change.kind);
@@ -248,7 +273,9 @@ export async function applyEvent(
     }
     if (cachedRules.size > 0 && error instanceof CupiError && error.kind === "rejected") {
       dependencies.authenticationRules.forget(cluster.name);
-      const changed = await rulesChanged(cachedRules, readRule);
+      const changed = await rulesChanged(cachedRules, (ruleId) =>
+        withFreshAccount((cupi) => cupi.getAuthenticationRule(ruleId, call)),
+      );
       // Refused under the rule as it still stands: the refusal is the event's to carry.
       if (changed) {
         throw new TransientFailure(
@@ -261,21 +288,6 @@ export async function applyEvent(
     await claim?.release(completed, answeredAt);
   }
   return user;
-}
-
-/**
- * Whether any rule a value was generated under now reads differently from CUC (or cannot be read
- * now: then the refusal is retried rather than judged on a stale rule).
- */
-export async function rulesChanged(
-  cached: ReadonlyMap<string, AuthenticationRule | undefined>,
-  read: (ruleId: string) => Promise<AuthenticationRule>,
-): Promise<boolean> {
-  for (const [ruleId, rule] of cached) {
-    const now = await read(ruleId).catch(() => undefined);
-    if (now === undefined || JSON.stringify(now) !== JSON.stringify(rule)) return true;
-  }
-  return false;
 }
 
 /**
@@ -351,51 +363,4 @@ async function serviceAccountAlias(secrets: SecretStore, cluster: ClusterConfig)
     );
   }
   return username;
-}
-
-async function newValueFor(
-  event: ResetEvent,
-  kind: CredentialKind,
-  user: CupiUser,
-  withFreshAccount: <T>(operation: (cupi: CupiClient) => Promise<T>) => Promise<T>,
-  call: RecordCall,
-  secrets: SecretStore,
-  rules: (ruleId: string) => Promise<KnownRule>,
-): Promise<{
-  readonly value: SecretValue;
-  /** The rule it was generated under, when that came from the cache. */
-  readonly cachedRule?: { readonly ruleId: string; readonly rule: AuthenticationRule | undefined };
-}> {
-  const source = event.newCredential;
-  if (source !== undefined && "secretId" in source) {
-    const value = selectSecretValue(
-      source.secretId,
-      await secrets.fresh(source.secretId),
-      source.jsonKey,
-    );
-    return { value };
-  }
-  // Generated: offboarding, or `{ "generate": true }`. Respect the user's rule and extensions.
-  const [credential, alternateExtensions] = await withFreshAccount((cupi) =>
-    Promise.all([
-      cupi.getCredential(user.objectId, kind, call),
-      kind === "pin" ? cupi.getAlternateExtensions(user.objectId, call) : Promise.resolve([]),
-    ]),
-  );
-  const ruleId = credential.credentialPolicyObjectId;
-  const known: KnownRule =
-    ruleId === undefined
-      ? { rule: undefined, cached: false }
-      : await rules(ruleId).catch((error: unknown) => {
-          // A rule that cannot be read leaves the generator's own, stricter defaults.
-          if (error instanceof CupiError && error.kind === "not-found") {
-            return { rule: undefined, cached: false };
-          }
-          throw error;
-        });
-  const context = policyContextFor(user, known.rule, alternateExtensions);
-  const value = new SecretValue(kind === "pin" ? generatePin(context) : generatePassword(context));
-  return ruleId !== undefined && known.cached
-    ? { value, cachedRule: { ruleId, rule: known.rule } }
-    : { value };
 }

@@ -174,8 +174,10 @@ export class OrderingGuard {
       release: this.#releaseOf(claimed, event.eventId, new Set()),
       predecessors: [],
       settled: () => undefined,
-      // Sound for `alongside.kinds` by the condition; the exact time is not read back.
-      lastChange: () => "unknown",
+      // For `alongside.kinds`, no later than `changedBefore` by the condition (the exact time is
+      // not read back): enough for another baseline from CUC's clock, should the PUT be refused.
+      lastChange: (kind) =>
+        alongside?.kinds.includes(kind) === true ? alongside.changedBefore : "unknown",
       alongside: alongside !== undefined,
     };
   }

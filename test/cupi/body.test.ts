@@ -85,6 +85,7 @@ describe("parseUserList", () => {
       ["jsmith", false],
       ["mrossi", true],
     ]);
+    // Without LdapType, not-integrated is a guess, and says so (offboarding reads the user).
     expect(list.users[0]).toEqual({
       objectId: JSMITH_ID,
       alias: "jsmith",
@@ -92,7 +93,9 @@ describe("parseUserList", () => {
       firstName: "John",
       lastName: "Smith",
       ldapIntegrated: false,
+      ldapTypeMissing: true,
     });
+    expect(list.users[1]?.ldapTypeMissing).toBeUndefined();
   });
 
   it("reads a one-user XML list and an empty one", () => {

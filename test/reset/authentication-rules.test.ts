@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rulesChanged } from "../../lib/reset/apply-event.ts";
 import { AuthenticationRuleCache } from "../../lib/reset/authentication-rules.ts";
+import { rulesChanged } from "../../lib/reset/new-values.ts";
 import { counting } from "../helpers/counting.ts";
 
 const RULE = {
@@ -84,6 +84,45 @@ describe("AuthenticationRuleCache", () => {
     cache.forget("emea");
     expect((await cache.get("emea", RULE.objectId, cuc.run)).cached).toBe(false);
     expect((await cache.get("amer", RULE.objectId, cuc.run)).cached).toBe(true);
+  });
+});
+
+describe("AuthenticationRuleCache: the strictest rule seen in force", () => {
+  const rule = (objectId: string, minLength: number | undefined) =>
+    ({ ...RULE, objectId, minLength }) as typeof RULE;
+
+  it("is none until a rule was seen for that credential in that cluster", () => {
+    const cache = new AuthenticationRuleCache();
+    expect(cache.strictestInForce("emea", "pin")).toBeUndefined();
+    cache.noteInForce("emea", "pin", "a", rule("a", 6));
+    expect(cache.strictestInForce("emea", "pin")).toEqual({ minLength: 6 });
+    expect(cache.strictestInForce("emea", "password")).toBeUndefined();
+    expect(cache.strictestInForce("amer", "pin")).toBeUndefined();
+  });
+
+  it("takes the longest MinLength, a rule without one or none at all leaving the default", () => {
+    const cache = new AuthenticationRuleCache();
+    cache.noteInForce("emea", "pin", undefined, undefined);
+    expect(cache.strictestInForce("emea", "pin")).toEqual({ minLength: undefined });
+    cache.noteInForce("emea", "pin", "a", rule("a", 6));
+    cache.noteInForce("emea", "pin", "B", rule("b", 10));
+    cache.noteInForce("emea", "pin", "c", rule("c", undefined));
+    expect(cache.strictestInForce("emea", "pin")).toEqual({ minLength: 10 });
+    // The same rule seen again, changed: its latest reading counts, not the earlier one.
+    cache.noteInForce("emea", "pin", "b", rule("b", 8));
+    expect(cache.strictestInForce("emea", "pin")).toEqual({ minLength: 8 });
+  });
+
+  it("lasts the cache period, and is forgotten with the cluster's rules", () => {
+    const expired = new AuthenticationRuleCache(0);
+    expired.noteInForce("emea", "pin", "a", rule("a", 6));
+    expect(expired.strictestInForce("emea", "pin")).toBeUndefined();
+    const cache = new AuthenticationRuleCache();
+    cache.noteInForce("emea", "pin", "a", rule("a", 6));
+    cache.noteInForce("amer", "pin", "a", rule("a", 6));
+    cache.forget("emea");
+    expect(cache.strictestInForce("emea", "pin")).toBeUndefined();
+    expect(cache.strictestInForce("amer", "pin")).toEqual({ minLength: 6 });
   });
 });
 
