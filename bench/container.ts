@@ -1,12 +1,12 @@
 // Shared by the round-trip and memory benchmarks: a workload of reset events, and one Lambda
 // "container" (dev/container/) in a child process that the local stack, in this process, serves.
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { type MemorySample, startProcessContainer } from "../dev/container/process-container.ts";
 import { seededRandom } from "../dev/cupi-simulator/faults.ts";
 import type { SimulatedUser } from "../dev/cupi-simulator/index.ts";
 import { cupiUserOf, numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
 import { DELIVERY_PREFIX, type LocalStack } from "../dev/local-stack.ts";
 import { sqsRecord } from "../dev/sqs/lambda-event.ts";
+import { messagesOnQueue } from "../dev/sqs/queue-depth.ts";
 import type { CupiUser } from "../lib/cupi/types.ts";
 import { generatePassword, generatePin, policyContextFor } from "../lib/policy/index.ts";
 import type { BatchEvent } from "./requests-by-action.ts";
@@ -217,14 +217,5 @@ export async function startContainer(
 
 /** Messages the function put on the DLQ (permanent failures). */
 export async function deadLetterCount(stack: LocalStack): Promise<number> {
-  const { Attributes } = await stack.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: stack.queues.dlqUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+  return messagesOnQueue(stack.sqs, stack.queues.dlqUrl);
 }

@@ -7,10 +7,11 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SimulatedUser } from "../dev/cupi-simulator/index.ts";
 import { numberedUser } from "../dev/cupi-simulator/numbered-users.ts";
 import { startLocalStack } from "../dev/local-stack.ts";
+import { messagesOnQueue } from "../dev/sqs/queue-depth.ts";
 import { DEFAULT_ADAPTIVE_LIMIT } from "../lib/cupi/limiter.ts";
 import { sendEvent } from "../lib/operations/queue-tools.ts";
 import { atLeast, atMost, type BenchOptions, type BenchResult, round } from "./harness.ts";
@@ -148,16 +149,7 @@ function offboardOf(user: SimulatedUser, occurredAt: string): string {
 /** Until nothing is left on the queue, in flight included. */
 async function drained(sqs: SQSClient, queueUrl: string): Promise<void> {
   for (;;) {
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    const waiting =
-      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-    if (waiting === 0) return;
+    if ((await messagesOnQueue(sqs, queueUrl)) === 0) return;
     await sleep(250);
   }
 }

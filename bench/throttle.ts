@@ -3,6 +3,8 @@
  * its own adaptive CUPI limiter and no knowledge of the others — drain one queue against a
  * simulated CUC that serves 5 requests at once in 100 ms each and answers 503 to any more. The
  * ideal is 50 requests/s; goodput is the requests CUC served, 503s are the requests it turned away.
+ * Events applied per second are counted beside it: fewer requests per event (issue 13) drain more
+ * events from the same goodput.
  */
 import type { ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
@@ -39,6 +41,8 @@ export interface ThrottleRow extends ThrottleScenario {
   readonly goodputShare: number;
   /** 503s over all requests. */
   readonly throttledShare: number;
+  /** PIN resets CUC took per second (one PUT each). */
+  readonly eventsPerSecond: number;
   readonly peakConcurrency: number;
   /** Each container's limiter at the end: limit, 503s seen, pauses. */
   readonly perContainer: readonly ContainerReport[];
@@ -59,7 +63,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       windowMs,
     );
     options.log(
-      `${containers} container(s): goodput ${round(row.goodputPerSecond)}/s (${round(row.goodputShare * 100)}% of ideal), 503s ${round(row.throttledShare * 100)}% of ${row.requests} requests`,
+      `${containers} container(s): goodput ${round(row.goodputPerSecond)}/s (${round(row.goodputShare * 100)}% of ideal), 503s ${round(row.throttledShare * 100)}% of ${row.requests} requests, ${row.eventsPerSecond} events/s`,
     );
     rows.push(row);
   }
@@ -70,7 +74,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     : await measure({ containers: 2, maxInFlight: 1, batchSize: 5 }, warmUpMs, windowMs);
   if (shipped !== undefined) {
     options.log(
-      `shipped settings: goodput ${shipped.goodputPerSecond}/s (${round(shipped.goodputShare * 100)}% of ideal), 503s ${shipped.throttled}`,
+      `shipped settings: goodput ${shipped.goodputPerSecond}/s (${round(shipped.goodputShare * 100)}% of ideal), 503s ${shipped.throttled}, ${shipped.eventsPerSecond} events/s`,
     );
   }
   if (!options.quick) {
@@ -169,6 +173,7 @@ function summarise(
     goodputPerSecond: round(goodputPerSecond),
     goodputShare: round(goodputPerSecond / IDEAL_REQUESTS_PER_SECOND),
     throttledShare: requests === 0 ? 0 : round(throttled / requests),
+    eventsPerSecond: round((after.updates - before.updates) / (windowMs / 1_000)),
     peakConcurrency: after.peakConcurrency,
     perContainer: reports.map(({ limit, served, throttled, pauses, invocations, failed }) => ({
       limit,

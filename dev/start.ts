@@ -12,7 +12,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createLogger } from "../lib/logging/logger.ts";
 import { listDeadLetters, REDRIVEN } from "../lib/operations/queue-tools.ts";
 import { createResetHandlerFromEnvironment } from "../lib/reset/wiring.ts";
@@ -21,6 +21,7 @@ import type { EventEnvelope } from "./eventbridge/put-events.ts";
 import { startLocalStack } from "./local-stack.ts";
 import { takeOutcomeEvents } from "./outcome-route.ts";
 import { createEventSourcePoller } from "./sqs/event-source-poller.ts";
+import { messagesOnQueue } from "./sqs/queue-depth.ts";
 
 const { values } = parseArgs({
   options: {
@@ -189,16 +190,7 @@ async function followOutcomeEvents(): Promise<void> {
 async function drainQueue(): Promise<void> {
   for (;;) {
     if ((await poller.pollOnce()) !== undefined) continue;
-    const { Attributes: counts } = await stack.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: stack.queues.queueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    const left =
-      Number(counts?.ApproximateNumberOfMessages ?? 0) +
-      Number(counts?.ApproximateNumberOfMessagesNotVisible ?? 0);
-    if (left === 0) return;
+    if ((await messagesOnQueue(stack.sqs, stack.queues.queueUrl)) === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -109,6 +109,8 @@ export interface SimulatorStats {
   /** Most requests in progress at once, throttled ones not counted. */
   peakConcurrency: number;
   throttled: number;
+  /** Credential PUTs CUC took (answered 204): events applied, where each is one PUT. */
+  updates: number;
   faults: Record<FaultKind, number>;
 }
 
@@ -283,6 +285,7 @@ function emptyStats(): SimulatorStats {
     tlsHandshakes: 0,
     peakConcurrency: 0,
     throttled: 0,
+    updates: 0,
     faults: {
       "503": 0,
       "500-html": 0,
@@ -643,7 +646,10 @@ class SimulatorServer implements CupiSimulator {
     }
     const databaseTime = new Date(Date.now() + this.#timeChangedZoneMs);
     const outcome = this.#directory.update(objectId, kind, fields, databaseTime);
-    if (outcome.status === 204) return { status: 204 };
+    if (outcome.status === 204) {
+      this.#stats.updates += 1;
+      return { status: 204 };
+    }
     return errorReply(outcome.status, mediaType, outcome.code, outcome.message);
   }
 

@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   type DeadLetterEntry,
   listDeadLetters,
@@ -20,6 +19,7 @@ import { seededRandom } from "../cupi-simulator/faults.ts";
 import type { FaultKind, SimulatorStats } from "../cupi-simulator/index.ts";
 import { type LocalStack, startLocalStack, useEnvironment } from "../local-stack.ts";
 import { createEventSourcePoller } from "../sqs/event-source-poller.ts";
+import { messagesOnQueue } from "../sqs/queue-depth.ts";
 import { type ProcessContainers, processContainers } from "./containers.ts";
 import { CrashPlan, type CrashReport } from "./crash.ts";
 import { type EventKind, type PlannedEvent, planSoak, type SoakPlan } from "./plan.ts";
@@ -178,20 +178,6 @@ const SOAK_ENVIRONMENT = {
   CIRCUIT_BREAKER_COOLDOWN_MS: "2000",
 };
 const POLL_INTERVAL_MS = 200;
-/** Visible plus in flight. */
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 /** Polls until `done` holds; false if `deadline` (epoch ms) came first. */
 async function waitUntil(done: () => boolean | Promise<boolean>, deadline: number) {
   while (!(await done())) {
@@ -347,7 +333,7 @@ async function drive(
     // A killed container's invocation fails as Lambda's would: nothing to warn about.
     onPollError: () => undefined,
   });
-  const queueIsEmpty = async () => (await queueDepth(stack.sqs, stack.queues.queueUrl)) === 0;
+  const queueIsEmpty = async () => (await messagesOnQueue(stack.sqs, stack.queues.queueUrl)) === 0;
   const failures: string[] = [];
   const eventByMessageId = new Map<string, PlannedEvent>();
   const missingSecretMessages: string[] = [];
@@ -387,7 +373,7 @@ async function drive(
       if (event.kind === "missing-secret")
         stack.secretsManager.putSecret(event.secretId, JSON.stringify({ pin: event.pin }));
     }
-    const queuedAtReplay = await queueDepth(stack.sqs, stack.queues.queueUrl);
+    const queuedAtReplay = await messagesOnQueue(stack.sqs, stack.queues.queueUrl);
     const replay = await replaySelected(stack.sqs, {
       dlqUrl: stack.queues.dlqUrl,
       queueUrl: stack.queues.queueUrl,

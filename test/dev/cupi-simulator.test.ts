@@ -336,6 +336,7 @@ describe("CUPI simulator over HTTPS", () => {
   });
 
   it("rejects a PIN containing or lifted from an alternate extension as trivial", async () => {
+    const updatesBefore = simulator.stats.updates;
     for (const pin of ["829470", "550173"]) {
       const reply = await put(
         pinOf(ALTERNATES),
@@ -353,6 +354,8 @@ describe("CUPI simulator over HTTPS", () => {
     // The same PIN suits a user without that alternate extension.
     const control = await put(pinOf(JSMITH), credentialXml("<Credentials>829470</Credentials>"));
     expect(control.status).toBe(204);
+    // Only the PUT CUC took counts as an update.
+    expect(simulator.stats.updates - updatesBefore).toBe(1);
   });
 
   it("describes a credential without revealing it", async () => {

@@ -1,16 +1,12 @@
 import { inspect } from "node:util";
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../dev/local-stack.ts";
 import {
   createEventSourcePoller,
   type EventSourcePoller,
 } from "../../dev/sqs/event-source-poller.ts";
+import { messagesOnQueue } from "../../dev/sqs/queue-depth.ts";
 import { createLogger } from "../../lib/logging/logger.ts";
 import { createResetHandlerFromEnvironment } from "../../lib/reset/wiring.ts";
 
@@ -155,16 +151,7 @@ export async function drain(
   const giveUpAt = Date.now() + timeoutMs;
   while (Date.now() < giveUpAt) {
     if ((await poller.pollOnce()) !== undefined) continue;
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    const waiting =
-      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-    if (waiting === 0) return;
+    if ((await messagesOnQueue(sqs, queueUrl)) === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`queue not drained within ${timeoutMs} ms`);
