@@ -68,9 +68,18 @@ export function checkDeployment(
       "parameter authorizationPolicyPath is under /opt, where only a layer puts files: set authorizationPolicyLayerArn to the layer that holds it",
     );
   }
+  for (const name of ["failureRateAlarmPercent", "throttleAlarmPercent"]) {
+    if (parameters[name] === undefined) continue;
+    const percent = Number(value(name));
+    if (value(name) === "" || !(percent > 0 && percent < 100)) {
+      errors.push(
+        `parameter ${name} must be a percentage above 0 and below 100, not ${JSON.stringify(value(name))}`,
+      );
+    }
+  }
   if (value("alarmTopicArn") === "") {
     warnings.push(
-      "parameter alarmTopicArn is empty: the DLQ-depth and queue-age alarms will notify no one (set it to an SNS topic ARN)",
+      "parameter alarmTopicArn is empty: the alarms (DLQ depth, queue age, failure rate, CUC throttling) will notify no one (set it to an SNS topic ARN)",
     );
   }
 

@@ -49,6 +49,8 @@ export const DEFAULT_ADAPTIVE_LIMIT: Required<Omit<AdaptiveLimitOptions, "random
 export type LoadSignal = "served" | "throttled" | "neutral";
 
 export interface LimiterStats {
+  /** Operations run (each a CUPI request, retries included), whatever their outcome. */
+  readonly attempts: number;
   /** Operations the server served (LoadSignal "served"). */
   readonly served: number;
   /** Operations the server turned away as too busy. */
@@ -84,7 +86,9 @@ export class ConcurrencyLimiter {
   #servedSincePause = false;
   #pausedUntil = 0;
   #wakeUp: NodeJS.Timeout | undefined;
-  #stats = { served: 0, throttled: 0, decreases: 0, pauses: 0 };
+  #stats = { attempts: 0, served: 0, throttled: 0, decreases: 0, pauses: 0 };
+  /** How long each served operation took, ms, since they were last taken (the latest kept). */
+  readonly #servedMs: number[] = [];
 
   constructor(maxInFlight: number, adaptive?: AdaptiveLimitOptions) {
     this.#maxInFlight = validLimit(maxInFlight);
@@ -143,6 +147,14 @@ export class ConcurrencyLimiter {
     return { ...this.#stats };
   }
 
+  /**
+   * How long each operation served since the last call took, in ms, oldest first (at most
+   * MAX_LATENCIES_KEPT, the latest): what an invocation reports as CUPI latency.
+   */
+  takeServedLatencies(): number[] {
+    return this.#servedMs.splice(0);
+  }
+
   /** Lowers the ceiling (never raises it): every client sharing the limiter gets the strictest. */
   tighten(maxInFlight: number): void {
     this.#maxInFlight = Math.min(this.#maxInFlight, validLimit(maxInFlight));
@@ -161,6 +173,8 @@ export class ConcurrencyLimiter {
   ): Promise<T> {
     await this.#acquire(signal);
     const generation = this.#generation;
+    const startedAt = performance.now();
+    this.#stats.attempts++;
     let load: LoadSignal = "neutral";
     try {
       const value = await operation();
@@ -171,9 +185,15 @@ export class ConcurrencyLimiter {
       throw error;
     } finally {
       this.#inFlight--;
+      if (load === "served") this.#noteServed(performance.now() - startedAt);
       this.#adapt(load, generation);
       this.#drain();
     }
+  }
+
+  #noteServed(durationMs: number): void {
+    this.#servedMs.push(durationMs);
+    if (this.#servedMs.length > MAX_LATENCIES_KEPT) this.#servedMs.shift();
   }
 
   #now(): number {
@@ -308,6 +328,16 @@ export interface LimiterReport extends LimiterStats {
   readonly maxInFlight: number;
   /** Epoch milliseconds until which nothing is sent to the host, or 0. */
   readonly pausedUntil: number;
+}
+
+/** Served operations' durations a limiter keeps until they are taken: a few batches' worth. */
+export const MAX_LATENCIES_KEPT = 1_000;
+
+/** Every CUC host's served operations' durations since the last call, by origin. */
+export function takeServedLatencies(): Map<string, number[]> {
+  return new Map(
+    [...limitersByOrigin].map(([origin, limiter]) => [origin, limiter.takeServedLatencies()]),
+  );
 }
 
 /** Every CUC host's limiter in this process. */

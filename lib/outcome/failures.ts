@@ -42,6 +42,9 @@ export class PermanentFailure extends Error {
   }
 }
 
+/** Two deliveries met: of the same event (idempotency) or over the same credential (ordering). */
+export type Conflict = "idempotency" | "ordering";
+
 /** A failure that may pass: the record is reported in batchItemFailures and SQS redelivers it. */
 export class TransientFailure extends Error {
   override readonly name = "TransientFailure";
@@ -52,13 +55,20 @@ export class TransientFailure extends Error {
    * event would fail the same way until a person fixes it, so it is retried and reported loudly.
    */
   readonly deploymentFault: boolean;
+  /** Another delivery held what this one needed: it retries once that one is done. */
+  readonly conflict: Conflict | undefined;
 
   constructor(
     reason: string,
-    options: { readonly cucUnavailable?: boolean; readonly deploymentFault?: boolean } = {},
+    options: {
+      readonly cucUnavailable?: boolean;
+      readonly deploymentFault?: boolean;
+      readonly conflict?: Conflict;
+    } = {},
   ) {
     super(reason);
     this.cucUnavailable = options.cucUnavailable ?? false;
     this.deploymentFault = options.deploymentFault ?? false;
+    this.conflict = options.conflict;
   }
 }

@@ -170,6 +170,7 @@ export async function applyEvent(
     if (earlier === "unsettled") {
       throw new TransientFailure(
         "a newer event holds this credential; this event's earlier PUT is not settled yet",
+        { conflict: "ordering" },
       );
     }
     throw error;

@@ -1,5 +1,5 @@
-// The SQS batch handler: runs a batch's records within the invocation's budget, settles each, and
-// reports to Lambda the ones to be retried.
+// The SQS batch handler: runs a batch's records within the invocation's budget, settles each,
+// reports to Lambda the ones to be retried, and to operators what the invocation did.
 import {
   BatchProcessor,
   EventType,
@@ -7,26 +7,28 @@ import {
   SqsFifoPartialProcessorAsync,
 } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { withAbortSignal } from "../aws/abort-scope.ts";
 import type { ServiceConfig } from "../config/config.ts";
-import { ConcurrencyLimiter, limiterReports } from "../cupi/limiter.ts";
+import { ConcurrencyLimiter } from "../cupi/limiter.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { type ParsedRecord, parseRecordBody } from "../events/parse.ts";
 import { TransientFailure } from "../outcome/failures.ts";
-import { DeploymentFaultReport } from "./deployment-fault-report.ts";
 import { InvocationBudget } from "./invocation-budget.ts";
+import { InvocationReport } from "./invocation-report.ts";
 import type { ResetProcessor } from "./process-record.ts";
 import { logAudit, logRecord } from "./record-log.ts";
 import type { RecordOutcome } from "./record-outcome.ts";
 import { type SettlingDependencies, settleRecord } from "./settle-record.ts";
-import { logThrottling } from "./throttle-report.ts";
 
 export interface ResetHandlerDependencies
   extends Pick<SettlingDependencies, "deadLetters" | "sourceQueues" | "outcomes"> {
   readonly config: ServiceConfig;
   readonly processor: ResetProcessor;
   readonly logger: Logger;
+  /** Prints each invocation's metrics (embedded metric format); none: no metrics. */
+  readonly metrics?: Metrics | undefined;
 }
 
 /**
@@ -45,7 +47,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
     // Records wait for a slot rather than all starting at once, so the time check below is
     // made when a record really starts.
     const slots = new ConcurrencyLimiter(config.recordConcurrency);
-    const deploymentFaults = new DeploymentFaultReport();
+    const report = new InvocationReport(config);
 
     const handleRecord = (record: SQSRecord): Promise<void> =>
       slots.run(async () => {
@@ -57,12 +59,12 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
           budget.abandonDeadline,
           logger,
         );
-        logRecord(logger, record, outcome, Date.now() - started);
-        deploymentFaults.note(outcome);
+        const durationMs = Date.now() - started;
+        logRecord(logger, record, outcome, durationMs);
+        report.noteRecord(outcome, durationMs);
         if (outcome.status === "retry") throw new TransientFailure(outcome.reason);
       });
 
-    const throttleBefore = limiterReports();
     try {
       // Powertools 2.35's response() is empty after a full-batch failure when it throws
       // (powertools-lambda-typescript#5624, fix not yet released); not throwing keeps every
@@ -83,8 +85,7 @@ export function createResetHandler(dependencies: ResetHandlerDependencies) {
       });
     } finally {
       budget.end();
-      logThrottling(logger, throttleBefore, limiterReports());
-      deploymentFaults.log(logger);
+      report.end(logger, dependencies.metrics);
     }
   };
 }

@@ -62,7 +62,9 @@ export function classify(
     );
   }
   if (error instanceof IdempotencyAlreadyInProgressError) {
-    return new TransientFailure("another delivery of this eventId is being processed");
+    return new TransientFailure("another delivery of this eventId is being processed", {
+      conflict: "idempotency",
+    });
   }
   if (error instanceof IdempotencyUnknownError) {
     return new TransientFailure(`idempotency store unavailable (${error.name})`);

@@ -292,6 +292,7 @@ export class OrderingGuard {
       }
       throw new TransientFailure(
         `another event (${current?.eventId?.S ?? "unknown"}) is being applied to ${describeKey(key)}`,
+        { conflict: "ordering" },
       );
     }
   }

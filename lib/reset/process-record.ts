@@ -134,6 +134,7 @@ export class ResetProcessor {
             effects,
             cucUnavailable: failure.cucUnavailable,
             deploymentFault: failure.deploymentFault,
+            ...(failure.conflict === undefined ? {} : { conflict: failure.conflict }),
           };
     }
   }

@@ -1,6 +1,6 @@
 // What became of a record, and what an attempt changed: the vocabulary of the reset pipeline.
 import type { ResetEvent } from "../events/contract.ts";
-import type { ErrorCode } from "../outcome/failures.ts";
+import type { Conflict, ErrorCode } from "../outcome/failures.ts";
 import type { FieldsChanged } from "../outcome/outcome-event.ts";
 
 export type { FieldsChanged };
@@ -59,6 +59,8 @@ export type RecordOutcome =
       readonly cucUnavailable?: boolean;
       /** The deployment is at fault, not the event (see TransientFailure.deploymentFault). */
       readonly deploymentFault?: boolean;
+      /** Another delivery held the event or the credential (see TransientFailure.conflict). */
+      readonly conflict?: Conflict;
       /** How long the record stays hidden before its next receive, once that is set. */
       readonly retryInSeconds?: number;
     };

@@ -1,3 +1,4 @@
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeClientConfig } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -14,6 +15,7 @@ import { AuthenticationRuleCache } from "./authentication-rules.ts";
 import { createResetHandler, type ResetHandlerDependencies } from "./batch-handler.ts";
 import { CupiConnections } from "./cupi-connections.ts";
 import { StateTableIdempotency } from "./idempotency-store.ts";
+import { METRICS_NAMESPACE } from "./invocation-metrics.ts";
 import { DEFAULT_WATERMARK_RETENTION_SECONDS, OrderingGuard } from "./ordering.ts";
 import { ResetProcessor } from "./process-record.ts";
 
@@ -74,6 +76,12 @@ export function createResetHandlerFromEnvironment(
     ...lazySettlingQueues(config.dlqUrl, awsClientOptions()),
     outcomes: lazyOutcomePublisher(config.outcomeEventBus, awsClientOptions()),
     logger,
+    // The `service` dimension: the stack's name (serverless.yml), so stages sharing an account keep
+    // their metrics apart. POWERTOOLS_METRICS_DISABLED=true turns them off.
+    metrics: new Metrics({
+      namespace: METRICS_NAMESPACE,
+      serviceName: env.POWERTOOLS_SERVICE_NAME ?? "cupi-reset",
+    }),
   });
   return Object.assign(handler, { close: () => connections.close() });
 }

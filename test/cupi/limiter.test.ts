@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { ConcurrencyLimiter, limiterForOrigin } from "../../lib/cupi/limiter.ts";
+import {
+  ConcurrencyLimiter,
+  limiterForOrigin,
+  MAX_LATENCIES_KEPT,
+} from "../../lib/cupi/limiter.ts";
 
 describe("ConcurrencyLimiter", () => {
   it("never runs more than its limit at once and runs everything in arrival order", async () => {
@@ -23,6 +27,23 @@ describe("ConcurrencyLimiter", () => {
     expect(limiter.peak).toBe(2);
     expect(started).toEqual([...Array(20).keys()]);
     expect(limiter.inFlight).toBe(0);
+  });
+
+  it("keeps how long each served operation took until taken, failures and the wait not counted", async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const slow = limiter.run(() => sleep(30));
+    // Waits about 30 ms for the slot, then takes about 5: its latency is the 5.
+    const queued = limiter.run(() => sleep(5));
+    await expect(limiter.run(async () => Promise.reject(new Error("boom")))).rejects.toThrow();
+    await Promise.all([slow, queued]);
+    const [first, second, ...rest] = limiter.takeServedLatencies();
+    expect(rest).toEqual([]);
+    expect(first).toBeGreaterThanOrEqual(25);
+    expect(second).toBeGreaterThanOrEqual(4);
+    expect(second).toBeLessThan(25);
+    expect(limiter.takeServedLatencies()).toEqual([]);
+    for (let index = 0; index < MAX_LATENCIES_KEPT + 5; index++) await limiter.run(async () => {});
+    expect(limiter.takeServedLatencies()).toHaveLength(MAX_LATENCIES_KEPT);
   });
 
   it("frees the slot when an operation fails", async () => {

@@ -95,6 +95,21 @@ describe("checkDeployment", () => {
     ]);
   });
 
+  it("wants the alarms' thresholds as percentages", () => {
+    const errorsFor = (failureRateAlarmPercent: string, throttleAlarmPercent: string) =>
+      checkDeployment(
+        { ...REQUIRED, failureRateAlarmPercent, throttleAlarmPercent },
+        ENVIRONMENT,
+        parameterOf,
+      ).errors;
+    expect(errorsFor("20", "2.5")).toEqual([]);
+    expect(errorsFor("0", "100")).toEqual([
+      'parameter failureRateAlarmPercent must be a percentage above 0 and below 100, not "0"',
+      'parameter throttleAlarmPercent must be a percentage above 0 and below 100, not "100"',
+    ]);
+    expect(errorsFor("twenty", "")).toHaveLength(2);
+  });
+
   it("warns when alarms notify no one, and wants the layer of a policy under /opt", () => {
     const verdict = checkDeployment(
       { ...REQUIRED, alarmTopicArn: "", authorizationPolicyPath: "/opt/policy.json" },

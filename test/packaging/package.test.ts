@@ -14,6 +14,7 @@ import {
   DEFAULT_RETRY_BACKOFF,
   guaranteedRetryWindowSeconds,
 } from "../../lib/redelivery/backoff.ts";
+import { METRIC_NAMES, METRICS_NAMESPACE } from "../../lib/reset/invocation-metrics.ts";
 import { readDeadLetters, sqsRecord } from "../helpers/pipeline.ts";
 
 const run = promisify(execFile);
@@ -24,6 +25,8 @@ let zipEntries: string[];
 let stack: LocalStack;
 let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+/** The packaged handler's last run's standard output. */
+let lastStdout = "";
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "cupi-reset-package-"));
@@ -76,6 +79,7 @@ process.stdout.write("RESPONSE " + JSON.stringify(await handler(event, context))
       env: { ...process.env, ...stack.environment },
       timeout: 60_000,
     });
+    lastStdout = stdout;
     const line = stdout.split("\n").find((candidate) => candidate.startsWith("RESPONSE "));
     return JSON.parse(line?.slice("RESPONSE ".length) ?? "null");
   };
@@ -114,6 +118,89 @@ describe("the packaged Lambda artifact", () => {
     expect(stack.simulator.credentialOf(JSMITH, "pin").value).toBe("739164");
     const dlq = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
     expect(dlq.map((letter) => letter.attributes.errorCode)).toEqual(["USER_NOT_FOUND"]);
+    // Its metrics, in embedded metric format on standard output, as CloudWatch Logs extracts them.
+    const documents = lastStdout
+      .split("\n")
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line));
+    expect(documents).toEqual([
+      expect.objectContaining({
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [
+            expect.objectContaining({
+              Namespace: METRICS_NAMESPACE,
+              Dimensions: [["service", "cluster"], ["service"]],
+            }),
+          ],
+        }),
+        cluster: "default",
+        EventsApplied: 1,
+        EventsDeadLettered: 1,
+        CupiRequests: stack.simulator.stats.requests,
+      }),
+      expect.objectContaining({ errorCode: "USER_NOT_FOUND", EventsDeadLettered: 1 }),
+    ]);
+  });
+
+  it("has a dashboard and alarms that read the metrics the handler prints", () => {
+    const resources = template.Resources;
+    const named = (expression: string) =>
+      [...expression.matchAll(/MetricName=\\?"(\w+)\\?"/g)].map((match) => match[1]);
+    // The dashboard's body with CloudFormation's substitutions made: valid JSON for CloudWatch.
+    const dashboardBody = resources.Dashboard?.Properties.DashboardBody as
+      | { "Fn::Sub": [string, object] }
+      | undefined;
+    expect(dashboardBody).toBeDefined();
+    const [body, variables] = dashboardBody?.["Fn::Sub"] ?? ["", {}];
+    expect(Object.keys(variables).sort()).toEqual(["DeadLetterQueue", "Queue", "Service"]);
+    const dashboard = JSON.parse(
+      body.replaceAll(/\$\{[\w:.]+\}/g, (name) => `placeholder-${name.slice(2, -1)}`),
+    ) as { widgets: { properties: { metrics?: unknown[][]; alarms?: string[] } }[] };
+    const metricNames = dashboard.widgets.flatMap((widget) =>
+      (widget.properties.metrics ?? []).flatMap((row) =>
+        typeof row[0] === "object"
+          ? named((row[0] as { expression: string }).expression)
+          : row[0] === "CupiReset" || row[0] === "."
+            ? [row[1] as string]
+            : [],
+      ),
+    );
+    const alarms = Object.entries(resources).filter(
+      ([, resource]) => resource.Type === "AWS::CloudWatch::Alarm",
+    );
+    const alarmMetricNames = alarms.flatMap(([, alarm]) =>
+      ((alarm.Properties.Metrics ?? []) as { MetricStat?: { Metric: { MetricName: string } } }[])
+        .filter((query) => query.MetricStat !== undefined)
+        .map((query) => query.MetricStat?.Metric.MetricName),
+    );
+    expect(
+      new Set(
+        [...metricNames, ...alarmMetricNames].filter(
+          (name) =>
+            name !== "ApproximateAgeOfOldestMessage" &&
+            name !== "ApproximateNumberOfMessagesVisible",
+        ),
+      ),
+    ).toEqual(new Set(METRIC_NAMES));
+    // Every alarm is on the dashboard.
+    expect(
+      dashboard.widgets
+        .flatMap((widget) => widget.properties.alarms ?? [])
+        .map((arn) => arn.replace(/^placeholder-/, "").replace(/\.Arn$/, ""))
+        .sort(),
+    ).toEqual(alarms.map(([name]) => name).sort());
+    expect(
+      alarms.map(([name, alarm]) => [
+        name,
+        alarm.Properties.Threshold,
+        alarm.Properties.EvaluationPeriods,
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        ["FailureRateAlarm", "20", 2],
+        ["CucThrottlingAlarm", "5", 3],
+      ]),
+    );
   });
 
   it("defines the queue, DLQ and event source mapping as the design requires", () => {
