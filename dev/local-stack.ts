@@ -1,4 +1,9 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import shippedPolicy from "../config/authorization-policy.json" with { type: "json" };
+import { MAX_USER_CHANGES_PER_HOUR } from "../lib/authorization/policy.ts";
 import { DEMO_ACCOUNT } from "./cupi-simulator/demo-account.ts";
 import {
   type CupiSimulator,
@@ -96,6 +101,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fifo: options.fifo ?? false,
   });
   const dynamodb = await startLocalDynamoDb();
+  const policy = await writeLocalAuthorizationPolicy();
   const sqs = createLocalSqsClient(queues.endpoint);
   const outcomes = await startOutcomeRoute(sqs, queues.endpoint);
   const environment = {
@@ -113,6 +119,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     DLQ_URL: queues.dlqUrl,
     QUEUE_URL: queues.queueUrl,
     DELIVERY_SECRET_PREFIX: DELIVERY_PREFIX,
+    AUTHORIZATION_POLICY_PATH: policy.path,
     // A busy simulator should show the breaker open and close again, not stall a demo for 30 s;
     // and a few injected 503s should show the adaptive limit pausing, not stop it for 20 s.
     CIRCUIT_BREAKER_COOLDOWN_MS: "1000",
@@ -139,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         secretsManager.close(),
         queues.close(),
         dynamodb.close(),
+        policy.remove(),
       ]);
       sqs.destroy();
     },
@@ -158,4 +166,23 @@ export function useEnvironment(environment: Readonly<Record<string, string>>): (
       else process.env[name] = value;
     }
   };
+}
+
+/**
+ * The shipped authorization policy without its limits: the demo, the tests and the soaks send
+ * thousands of events to a few users within minutes, which the blast-radius guard would hold or
+ * refuse (its own tests give the stack a policy with limits).
+ */
+async function writeLocalAuthorizationPolicy(): Promise<{
+  path: string;
+  remove: () => Promise<void>;
+}> {
+  const directory = await mkdtemp(join(tmpdir(), "cupi-reset-policy-"));
+  const path = join(directory, "authorization-policy.json");
+  const { limits: _limits, ...shipped } = shippedPolicy as Record<string, unknown>;
+  await writeFile(
+    path,
+    JSON.stringify({ ...shipped, userLimit: { perHour: MAX_USER_CHANGES_PER_HOUR } }),
+  );
+  return { path, remove: () => rm(directory, { recursive: true, force: true }) };
 }

@@ -30,6 +30,28 @@ const listOf = (rule: (value: string) => boolean, message: string) =>
 
 const PROTECTED_ACCOUNTS_SHAPE = '{ "aliases"?, "objectIds"?, "patterns"? }';
 
+/**
+ * The most a source's budget may be: each change of the rolling hour is kept (as a 16-character
+ * digest of its eventId) in the state table, in items of at most 400 kB.
+ */
+export const MAX_CHANGES_PER_HOUR = 10_000;
+/** A user's credentials may change this often in an hour unless the policy says otherwise. */
+export const DEFAULT_USER_CHANGES_PER_HOUR = 5;
+export const MAX_USER_CHANGES_PER_HOUR = 100;
+
+const perHour = (most: number) =>
+  v.strictObject(
+    {
+      perHour: v.pipe(
+        v.number("must be a number"),
+        v.integer("must be a whole number"),
+        v.minValue(1, "must be at least 1 (leave the source out of the policy to refuse it)"),
+        v.maxValue(most, `must be at most ${most}`),
+      ),
+    },
+    closedObject('{ "perHour" }'),
+  );
+
 const policySchema = v.strictObject(
   {
     version: v.literal(1, "must be 1"),
@@ -65,8 +87,21 @@ const policySchema = v.strictObject(
         closedObject(PROTECTED_ACCOUNTS_SHAPE),
       ),
     ),
+    // Each source's budget of changes per rolling hour; a source left out has none.
+    limits: v.optional(
+      v.pipe(
+        v.unknown(),
+        v.check(isJsonObject, 'must map sources to { "perHour" }'),
+        v.record(v.string(), perHour(MAX_CHANGES_PER_HOUR)),
+      ),
+      {},
+    ),
+    // How often one user's credentials may change in an hour, whatever the source.
+    userLimit: v.optional(perHour(MAX_USER_CHANGES_PER_HOUR), {
+      perHour: DEFAULT_USER_CHANGES_PER_HOUR,
+    }),
   },
-  closedObject('{ "version": 1, "sources", "protectedAccounts" }'),
+  closedObject('{ "version": 1, "sources", "protectedAccounts", "limits"?, "userLimit"? }'),
 );
 
 type PolicyDocument = v.InferOutput<typeof policySchema>;
@@ -86,6 +121,9 @@ export class AuthorizationPolicy {
   readonly #protectedAliases: ReadonlySet<string>;
   readonly #protectedObjectIds: ReadonlySet<string>;
   readonly #protectedPatterns: readonly AliasPattern[];
+  readonly #budgets: ReadonlyMap<string, number>;
+  /** How often one user's credentials may change in an hour (userLimit.perHour). */
+  readonly userChangesPerHour: number;
 
   constructor(document: PolicyDocument) {
     this.#actionsBySource = new Map(
@@ -95,6 +133,15 @@ export class AuthorizationPolicy {
     this.#protectedAliases = new Set(accounts.aliases.map((alias) => alias.toLowerCase()));
     this.#protectedObjectIds = new Set(accounts.objectIds.map((id) => id.toLowerCase()));
     this.#protectedPatterns = accounts.patterns.map((pattern) => new AliasPattern(pattern));
+    this.#budgets = new Map(
+      Object.entries(document.limits ?? {}).map(([source, limit]) => [source, limit.perHour]),
+    );
+    this.userChangesPerHour = document.userLimit?.perHour ?? DEFAULT_USER_CHANGES_PER_HOUR;
+  }
+
+  /** The source's budget of changes per rolling hour (limits.<source>.perHour), if it has one. */
+  budgetOf(source: string): number | undefined {
+    return this.#budgets.get(source);
   }
 
   /** Sources are matched exactly: they are identifiers, not names people type. */
@@ -146,6 +193,14 @@ export function parseAuthorizationPolicy(document: unknown, origin: string): Aut
       return path === null ? issue.message : `${path}: ${issue.message}`;
     });
     throw new ConfigurationError(`authorization policy ${origin}: ${reasons.join("; ")}`);
+  }
+  const unknownSources = Object.keys(result.output.limits ?? {}).filter(
+    (source) => !(source in result.output.sources),
+  );
+  if (unknownSources.length > 0) {
+    throw new ConfigurationError(
+      `authorization policy ${origin}: limits.${unknownSources[0]}: is not a source of the policy (a budget for a source that may request nothing is a typo)`,
+    );
   }
   return new AuthorizationPolicy(result.output);
 }

@@ -57,6 +57,11 @@ export class TransientFailure extends Error {
   readonly deploymentFault: boolean;
   /** Another delivery held what this one needed: it retries once that one is done. */
   readonly conflict: Conflict | undefined;
+  /**
+   * The source that sent the event has used its budget of changes for the hour: the event is
+   * held (retried at the long end of the backoff) until there is room or an operator lifts it.
+   */
+  readonly heldBy: string | undefined;
 
   constructor(
     reason: string,
@@ -64,11 +69,13 @@ export class TransientFailure extends Error {
       readonly cucUnavailable?: boolean;
       readonly deploymentFault?: boolean;
       readonly conflict?: Conflict;
+      readonly heldBy?: string;
     } = {},
   ) {
     super(reason);
     this.cucUnavailable = options.cucUnavailable ?? false;
     this.deploymentFault = options.deploymentFault ?? false;
     this.conflict = options.conflict;
+    this.heldBy = options.heldBy;
   }
 }

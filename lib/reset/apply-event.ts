@@ -9,6 +9,7 @@ import type { CupiClient } from "../cupi/client.ts";
 import { CupiError } from "../cupi/errors.ts";
 import type { AuthenticationRule, CredentialKind, CupiUser } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
+import type { BlastRadiusGuard } from "../guard/blast-radius.ts";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
 import type { SecretStore } from "../secrets/secret-store.ts";
 import type { SecretValue } from "../secrets/secret-value.ts";
@@ -47,6 +48,8 @@ export interface ResetDependencies {
   readonly ordering?: OrderingGuard | undefined;
   /** PUTs whose outcome was never learned; off without a state table. */
   readonly attempts?: AttemptLog | undefined;
+  /** Bounds the changes per source and per user in an hour; off without a state table. */
+  readonly guard?: BlastRadiusGuard | undefined;
   /** Applies each eventId once; off without a state table. */
   readonly idempotency?: { readonly persistenceStore: BasePersistenceLayer } | undefined;
   /**
@@ -122,6 +125,13 @@ export async function applyEvent(
     for (const kind of kinds) useValue(kind, await newValueFor(event, kind, user, sources));
   }
   const changes = planChanges(event, user.ldapIntegrated, newValues);
+  // Counted with the claim, last before anything changes: a refused or held event changed nothing.
+  const guardWrites = await dependencies.guard?.writesFor(
+    event.eventId,
+    event.source,
+    user.objectId,
+  );
+  if (dependencies.ordering === undefined) await guardWrites?.writeAlone();
   const attempts = dependencies.attempts;
   // CUC's clock before the claim: then the claim begins the attempts in its own call.
   const clock =
@@ -147,6 +157,7 @@ export async function applyEvent(
       kinds,
       call.deadline,
       alongside,
+      guardWrites,
     );
   } catch (error) {
     const stale = error instanceof PermanentFailure && error.code === "STALE_EVENT";

@@ -19,6 +19,7 @@ const COUNTS = [
   "EventsDeadLettered",
   "EventsRefused",
   "EventsRetried",
+  "EventsHeld",
   "IdempotencyConflicts",
   "OrderingConflicts",
   "CupiRequests",
@@ -36,6 +37,7 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set(["ACTION_NOT_ALLOWED"]);
 interface ClusterTally {
   readonly counts: Record<Count, number>;
   readonly deadLetteredByCode: Map<ErrorCode, number>;
+  readonly heldBySource: Map<string, number>;
   readonly recordMs: number[];
   readonly cupiMs: number[];
 }
@@ -44,7 +46,8 @@ interface ClusterTally {
  * One invocation's tallies: records by outcome, conflicts, CUPI requests, 503s, pauses and
  * latencies, and record durations, each under the cluster it concerned. Dimensions are kept few:
  * each metric under `service` and `cluster` and under `service` alone (the whole deployment, for
- * the alarms); `errorCode` only on the dead letters' breakdown, under `service` and `cluster`.
+ * the alarms); `errorCode` only on the dead letters' breakdown and `source` only on the held
+ * events' breakdown, under `service` and `cluster`.
  */
 export class InvocationMetrics {
   readonly #config: ServiceConfig;
@@ -73,6 +76,10 @@ export class InvocationMetrics {
         return;
       case "retry":
         tally.counts.EventsRetried += 1;
+        if (outcome.heldBy !== undefined) {
+          tally.counts.EventsHeld += 1;
+          tally.heldBySource.set(outcome.heldBy, (tally.heldBySource.get(outcome.heldBy) ?? 0) + 1);
+        }
         if (outcome.conflict === "idempotency") tally.counts.IdempotencyConflicts += 1;
         if (outcome.conflict === "ordering") tally.counts.OrderingConflicts += 1;
         return;
@@ -121,6 +128,14 @@ export class InvocationMetrics {
         metrics.addMetric("EventsDeadLettered", MetricUnit.Count, count);
         metrics.publishStoredMetrics();
       }
+      // Sources named in the policy's limits only (an event's source outside the policy is
+      // refused before it can be held): no producer mints dimensions.
+      for (const [source, count] of tally.heldBySource) {
+        metrics.addDimension("cluster", cluster);
+        metrics.addDimension("source", source);
+        metrics.addMetric("EventsHeld", MetricUnit.Count, count);
+        metrics.publishStoredMetrics();
+      }
     }
     this.#tallies.clear();
   }
@@ -131,6 +146,7 @@ export class InvocationMetrics {
       tally = {
         counts: Object.fromEntries(COUNTS.map((name) => [name, 0])) as Record<Count, number>,
         deadLetteredByCode: new Map(),
+        heldBySource: new Map(),
         recordMs: [],
         cupiMs: [],
       };

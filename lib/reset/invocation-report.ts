@@ -1,5 +1,6 @@
 // What an invocation tells operators once its records are settled: a warning if CUC turned
-// requests away, one if the deployment is at fault, and its metrics.
+// requests away, one if the deployment is at fault, one if a source is over its budget, and its
+// metrics.
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { ServiceConfig } from "../config/config.ts";
@@ -12,6 +13,8 @@ import { logThrottling } from "./throttle-report.ts";
 export class InvocationReport {
   readonly #throttleBefore = limiterReports();
   readonly #deploymentFaults = new DeploymentFaultReport();
+  /** Records held because their source is over its budget, by source. */
+  readonly #held = new Map<string, number>();
   readonly #metrics: InvocationMetrics;
 
   constructor(config: ServiceConfig) {
@@ -24,6 +27,9 @@ export class InvocationReport {
   noteRecord(outcome: RecordOutcome, durationMs: number): void {
     this.#deploymentFaults.note(outcome);
     this.#metrics.noteRecord(outcome, durationMs);
+    if (outcome.status === "retry" && outcome.heldBy !== undefined) {
+      this.#held.set(outcome.heldBy, (this.#held.get(outcome.heldBy) ?? 0) + 1);
+    }
   }
 
   /** Logs the warnings and prints the metrics (when a Metrics instance is given). */
@@ -31,6 +37,12 @@ export class InvocationReport {
     const throttleAfter = limiterReports();
     logThrottling(logger, this.#throttleBefore, throttleAfter);
     this.#deploymentFaults.log(logger);
+    if (this.#held.size > 0) {
+      logger.warn(
+        "a source exceeded its budget of changes per hour: its events are held, not applied, until a person decides (README: The blast-radius guard)",
+        { heldBySource: [...this.#held].map(([source, records]) => ({ source, records })) },
+      );
+    }
     if (metrics === undefined) return;
     this.#metrics.noteCupi(this.#throttleBefore, throttleAfter, takeServedLatencies());
     this.#metrics.publish(metrics);

@@ -53,6 +53,7 @@ export class OrderingGuard {
     kinds: readonly CredentialKind[],
     lockedUntil: number,
     alongside?: ClaimAlongside,
+    rider?: ClaimRider,
   ): Promise<Claim> {
     const occurredAt = Date.parse(event.occurredAt);
     const claimed: [string, CredentialKind | undefined][] = kinds.map((kind) => [
@@ -60,8 +61,9 @@ export class OrderingGuard {
       kind,
     ]);
     if (event.action === "offboard") claimed.push([offboardKey(objectId), undefined]);
-    const atOnce = await this.#claimAtOnce(event, objectId, claimed, lockedUntil, alongside);
+    const atOnce = await this.#claimAtOnce(event, objectId, claimed, lockedUntil, alongside, rider);
     if (atOnce !== undefined) return atOnce;
+    await rider?.writeAlone();
     const offboard = await this.#read(offboardKey(objectId));
     const offboardedAt = Number(offboard?.occurredAt?.N ?? Number.NEGATIVE_INFINITY);
     if (occurredAt < offboardedAt && offboard?.eventId?.S !== event.eventId) {
@@ -121,8 +123,9 @@ export class OrderingGuard {
    * no later offboarding, and each credential never claimed, or released completed by another
    * event no newer than this one with no earlier event's attempt left to settle (and, for
    * `alongside.kinds`, its last change by this service answered by `alongside.changedBefore`) —
-   * writing `alongside.items` with it. Undefined when it
-   * did not hold: nothing was written, and the claim is made step by step, which tells why.
+   * writing `alongside.items` and `rider.items` with it. Undefined when it did not hold: nothing
+   * was written, and the claim is made step by step, which tells why; but a rider's write refused
+   * fails the claim with the rider's error.
    */
   async #claimAtOnce(
     event: ResetEvent,
@@ -130,6 +133,7 @@ export class OrderingGuard {
     claimed: readonly [string, CredentialKind | undefined][],
     lockedUntil: number,
     alongside: ClaimAlongside | undefined,
+    rider: ClaimRider | undefined,
   ): Promise<Claim | undefined> {
     const occurredAt = Date.parse(event.occurredAt);
     const holder = {
@@ -164,11 +168,16 @@ export class OrderingGuard {
       });
     }
     items.push(...(alongside?.items ?? []));
+    const riderAt = items.length;
+    items.push(...(rider?.items ?? []));
     try {
       await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     } catch (error) {
-      if ((error as Error).name === "TransactionCanceledException") return undefined;
-      throw error;
+      if ((error as Error).name !== "TransactionCanceledException") throw error;
+      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      const refusal = rider?.refusal((reasons ?? []).slice(riderAt));
+      if (refusal !== undefined) throw refusal;
+      return undefined;
     }
     return {
       release: this.#releaseOf(claimed, event.eventId, new Set()),
@@ -354,6 +363,18 @@ export interface ClaimAlongside {
   readonly items: readonly TransactWriteItem[];
   readonly kinds: readonly CredentialKind[];
   readonly changedBefore: number;
+}
+
+/**
+ * Conditional writes of another concern that ride in the claim's call (the blast-radius guard's
+ * counts): if one is refused, the claim fails with its error; when the claim is made step by step,
+ * they are written alone first.
+ */
+export interface ClaimRider {
+  readonly items: readonly TransactWriteItem[];
+  /** The error for a refusal among the riders' cancellation reasons (in `items` order), if any. */
+  refusal(reasons: readonly ({ readonly Code?: string } | undefined)[]): Error | undefined;
+  writeAlone(): Promise<void>;
 }
 
 /** An event's hold on a user's credentials. */

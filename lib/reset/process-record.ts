@@ -135,6 +135,7 @@ export class ResetProcessor {
             cucUnavailable: failure.cucUnavailable,
             deploymentFault: failure.deploymentFault,
             ...(failure.conflict === undefined ? {} : { conflict: failure.conflict }),
+            ...(failure.heldBy === undefined ? {} : { heldBy: failure.heldBy }),
           };
     }
   }

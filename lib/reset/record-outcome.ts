@@ -61,6 +61,8 @@ export type RecordOutcome =
       readonly deploymentFault?: boolean;
       /** Another delivery held the event or the credential (see TransientFailure.conflict). */
       readonly conflict?: Conflict;
+      /** The source over its budget of changes per hour (see TransientFailure.heldBy). */
+      readonly heldBy?: string;
       /** How long the record stays hidden before its next receive, once that is set. */
       readonly retryInSeconds?: number;
     };

@@ -81,7 +81,8 @@ async function retryLater(
         { announce: !applied, lastReceive: true },
       );
     }
-    const seconds = retryDelaySeconds(receiveCount, outcome.cucUnavailable === true, retryBackoff);
+    const longest = outcome.cucUnavailable === true || outcome.heldBy !== undefined;
+    const seconds = retryDelaySeconds(receiveCount, longest, retryBackoff);
     await sourceQueues.hide(record, seconds);
     return { ...outcome, retryInSeconds: seconds };
   } catch (error) {

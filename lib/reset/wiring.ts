@@ -8,6 +8,7 @@ import { AbortScopedHttpHandler } from "../aws/abort-scope.ts";
 import { lazily } from "../aws/lazily.ts";
 import { loadConfig } from "../config/config.ts";
 import type { DeadLetter } from "../deadletter/dead-letter-queue.ts";
+import { BlastRadiusGuard } from "../guard/blast-radius.ts";
 import { createLogger } from "../logging/logger.ts";
 import { SecretStore } from "../secrets/secret-store.ts";
 import { AttemptLog } from "./attempts.ts";
@@ -62,6 +63,11 @@ export function createResetHandlerFromEnvironment(
             }),
           },
           stateTable: dynamodb,
+          guard: new BlastRadiusGuard({
+            client: dynamodb,
+            tableName: config.stateTable,
+            limits: authorization,
+          }),
           attempts: new AttemptLog(dynamodb, config.stateTable),
           ordering: new OrderingGuard({
             client: dynamodb,

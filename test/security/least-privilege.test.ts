@@ -335,6 +335,7 @@ describe.each(variants)("the packaged template ($name)", ({ name, outcomeEventBu
         { action: "sqs:GetQueueUrl", resource: getAtt("ResetQueue") },
         { action: "sqs:ChangeMessageVisibility", resource: getAtt("ResetQueue") },
         { action: "dynamodb:GetItem", resource: getAtt("StateTable") },
+        { action: "dynamodb:BatchGetItem", resource: getAtt("StateTable") },
         { action: "dynamodb:PutItem", resource: getAtt("StateTable") },
         { action: "dynamodb:UpdateItem", resource: getAtt("StateTable") },
         { action: "dynamodb:DeleteItem", resource: getAtt("StateTable") },
