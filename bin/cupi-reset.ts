@@ -6,6 +6,7 @@
 //   npm run cli -- dlq replay --error-code SECRET_NOT_FOUND --dry-run           ($DLQ_URL, $QUEUE_URL)
 //   npm run cli -- status hd-INC0042-1 [more eventIds]                    ($STATE_TABLE, $DLQ_URL)
 //   printf '%s' "$PIN" | npm run cli -- seed-secret cupi-reset/resets/INC0042 --pin -
+//   npm run cli -- guard status helpdesk | guard release helpdesk --for 2h      ($STATE_TABLE)
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -17,6 +18,7 @@ import {
   Option,
 } from "@commander-js/extra-typings";
 import { DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS } from "../lib/config/config.ts";
+import { BlastRadiusGuard } from "../lib/guard/blast-radius.ts";
 import {
   checkEventFiles,
   type FileOutcome,
@@ -25,6 +27,7 @@ import {
 } from "../lib/operations/event-files.ts";
 import { formatEventStatus, statusOfEvents } from "../lib/operations/event-status.ts";
 import { failureSentence } from "../lib/operations/failure-sentence.ts";
+import { describeSourceHour, parseReleaseDuration } from "../lib/operations/guard-tools.ts";
 import { offlineRulesFromEnvironment } from "../lib/operations/offline-check.ts";
 import { groupByErrorCode, listDeadLetters, sendEvent } from "../lib/operations/queue-tools.ts";
 import {
@@ -240,6 +243,44 @@ $CUPI_CLUSTERS) are refused.`,
     console.log(describeSeeded(request, outcome));
   });
 
+const guard = program
+  .command("guard")
+  .description("The blast-radius guard: a source's changes this hour; lifting its budget.");
+guard
+  .command("status")
+  .description("A source's changes in the last hour, its budget, and whether it is lifted.")
+  .argument("<source>")
+  .addOption(new Option("--table <name>", "the state table").env("STATE_TABLE"))
+  .action(async (source, options) => {
+    const hour = await guardOn(required("--table", "STATE_TABLE", options.table)).status(source);
+    const budget = offlineRules().policy.budgetOf(source);
+    console.log(describeSourceHour({ source, budget, ...hour }, Date.now()));
+  });
+guard
+  .command("release")
+  .description("Lift a source's budget for a while: its held events are applied at their next try.")
+  .argument("<source>")
+  .addOption(new Option("--table <name>", "the state table").env("STATE_TABLE"))
+  .option(
+    "--for <duration>",
+    "how long: 30m, 2h … (1 minute to 24 hours)",
+    releaseDuration,
+    3_600_000,
+  )
+  .addHelpText(
+    "after",
+    `
+Every container sees it within a minute (a held event at its next try, which
+the retry backoff puts up to retryMaxDelaySeconds away). Changes are still
+counted. To keep it lifted, raise limits.<source>.perHour in the authorization
+policy instead.`,
+  )
+  .action(async (source, options) => {
+    const until = Date.now() + options.for;
+    await guardOn(required("--table", "STATE_TABLE", options.table)).release(source, until);
+    console.log(`source ${source}: budget lifted until ${new Date(until).toISOString()}`);
+  });
+
 // --help and -h are on every command already; --version too, so none of them is an unknown flag.
 // Below the root, a flag error is followed by a pointer to that command's help, not all of it.
 program.version(packageJson.version, "-V, --version");
@@ -271,6 +312,21 @@ function required(flag: string, variable: string, value: string | undefined): st
     throw new UsageError(`${variable} is not set: set it, or pass ${flag}`);
   }
   return value;
+}
+
+/** The guard on the state table, with this shell's authorization policy for its limits. */
+function guardOn(tableName: string): BlastRadiusGuard {
+  return new BlastRadiusGuard({
+    client: new DynamoDBClient({}),
+    tableName,
+    limits: offlineRules().policy,
+  });
+}
+
+function releaseDuration(value: string): number {
+  const ms = parseReleaseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError("must be 1m to 24h, as 30m or 2h");
+  return ms;
 }
 
 function wholeNumber(value: string): number {

@@ -238,6 +238,41 @@ describe("a policy file", () => {
       "protectedAccounts.patterns.0: must be 1-64 of letters, digits, . _ - @ and the wildcard *",
     ],
     [
+      "a budget that is no number",
+      { ...valid, limits: { helpdesk: { perHour: "200" } } },
+      "limits.helpdesk.perHour: must be a number",
+    ],
+    [
+      "a budget of none",
+      { ...valid, limits: { helpdesk: { perHour: 0 } } },
+      "limits.helpdesk.perHour: must be at least 1 (leave the source out of the policy to refuse it)",
+    ],
+    [
+      "a budget larger than the state table can count",
+      { ...valid, limits: { helpdesk: { perHour: 10_001 } } },
+      "limits.helpdesk.perHour: must be at most 10000",
+    ],
+    [
+      "a misspelt budget field",
+      { ...valid, limits: { helpdesk: { perhour: 200 } } },
+      "limits.helpdesk.perHour: is required; limits.helpdesk.perhour: is not a field",
+    ],
+    [
+      "a budget for a source the policy does not have",
+      { ...valid, limits: { helpdsk: { perHour: 200 } } },
+      "limits.helpdsk: is not a source of the policy",
+    ],
+    [
+      "a fractional user limit",
+      { ...valid, userLimit: { perHour: 2.5 } },
+      "userLimit.perHour: must be a whole number",
+    ],
+    [
+      "a user limit above 100",
+      { ...valid, userLimit: { perHour: 101 } },
+      "userLimit.perHour: must be at most 100",
+    ],
+    [
       "an over-long pattern",
       { ...valid, protectedAccounts: { patterns: ["admin*", `${"a".repeat(64)}*`] } },
       "protectedAccounts.patterns.1: must be 1-64 of letters",
@@ -246,6 +281,22 @@ describe("a policy file", () => {
     const message = refusal(() => loadAuthorizationPolicy(policyFile(JSON.stringify(document))));
     expect(message.startsWith("authorization policy AUTHORIZATION_POLICY_PATH=")).toBe(true);
     expect(message).toContain(`: ${expected}`);
+  });
+
+  it("gives each source its budget, if it has one, and users 5 changes an hour unless it says", () => {
+    const limited = parseAuthorizationPolicy(
+      {
+        ...valid,
+        sources: { ...valid.sources, hr: ["offboard"] },
+        limits: { hr: { perHour: 2000 } },
+      },
+      "test",
+    );
+    expect([limited.budgetOf("hr"), limited.budgetOf("helpdesk")]).toEqual([2000, undefined]);
+    expect(limited.userChangesPerHour).toBe(5);
+    expect(
+      parseAuthorizationPolicy({ ...valid, userLimit: { perHour: 12 } }, "test").userChangesPerHour,
+    ).toBe(12);
   });
 
   it("reports every bad field at once", () => {

@@ -66,6 +66,9 @@ const COMMANDS = [
   ["dlq", "replay"],
   ["status"],
   ["seed-secret"],
+  ["guard"],
+  ["guard", "status"],
+  ["guard", "release"],
 ];
 
 describe("the CLI's help, version and usage errors", () => {
@@ -259,6 +262,30 @@ describe("check, send and seed-secret on the local stack", () => {
     );
     expect(run.stdout).toContain(
       `  -  ${invalid.eventId} helpdesk unlock-pin  message carries a credential value`,
+    );
+  });
+
+  it("shows a source's hour and lifts its budget for a while (guard status, guard release)", async () => {
+    const before = await cli(["guard", "status", "helpdesk"], env);
+    expect(before.code).toBe(0);
+    expect(before.stdout).toMatch(
+      /^source helpdesk: \d+ changes in the last hour, no budget in this shell's authorization policy\n$/,
+    );
+    const released = await cli(["guard", "release", "helpdesk", "--for", "30m"], env);
+    expect(released.code).toBe(0);
+    const until = Date.parse(/until (\S+)\n$/.exec(released.stdout)?.[1] ?? "");
+    expect(until - Date.now()).toBeGreaterThan(29 * 60_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(30 * 60_000);
+    const after = await cli(["guard", "status", "helpdesk"], env);
+    expect(after.stdout).toContain(`; lifted until ${new Date(until).toISOString()}`);
+    expectOneLineFailure(
+      await cli(["guard", "release", "helpdesk", "--for", "3d"], env),
+      /option '--for <duration>' argument '3d' is invalid\. must be 1m to 24h, as 30m or 2h/,
+    );
+    const { STATE_TABLE: _table, ...withoutTable } = env;
+    expectOneLineFailure(
+      await cli(["guard", "status", "helpdesk"], withoutTable),
+      "STATE_TABLE is not set: set it, or pass --table",
     );
   });
 
