@@ -169,9 +169,10 @@ export function useEnvironment(environment: Readonly<Record<string, string>>): (
 }
 
 /**
- * The shipped authorization policy without its limits: the demo, the tests and the soaks send
- * thousands of events to a few users within minutes, which the blast-radius guard would hold or
- * refuse (its own tests give the stack a policy with limits).
+ * The shipped authorization policy without its sources' budgets and with the highest user limit
+ * (100 an hour): the demo, the tests and the soaks send thousands of events to few users within
+ * minutes, which the shipped limits would hold or refuse (the guard's own tests give the stack a
+ * policy with limits).
  */
 async function writeLocalAuthorizationPolicy(): Promise<{
   path: string;

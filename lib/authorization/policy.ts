@@ -195,7 +195,7 @@ export function parseAuthorizationPolicy(document: unknown, origin: string): Aut
     throw new ConfigurationError(`authorization policy ${origin}: ${reasons.join("; ")}`);
   }
   const unknownSources = Object.keys(result.output.limits ?? {}).filter(
-    (source) => !(source in result.output.sources),
+    (source) => !Object.hasOwn(result.output.sources, source),
   );
   if (unknownSources.length > 0) {
     throw new ConfigurationError(

@@ -2,6 +2,7 @@
 // one user's credentials undergo in an hour, enforced across every container by conditional
 // writes to the state table.
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -13,9 +14,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
 
-/** A source's hour is counted in windows of this length: the hour is the last six of them. */
+/**
+ * A source's hour is counted in windows of this length: a change is admitted against the current
+ * window and the six before it, so any 60 minutes hold at most the budget (70 at the most count).
+ */
 export const WINDOW_MS = 10 * 60_000;
-const WINDOWS_PER_HOUR = 6;
+const PAST_WINDOWS = 6;
 const HOUR_MS = 3_600_000;
 /** How long a container trusts what it read of past windows and releases. */
 export const PAST_CACHE_MS = 60_000;
@@ -129,13 +133,17 @@ export class BlastRadiusGuard {
             }),
           );
         } catch (error) {
+          if ((error as Error).name !== "TransactionCanceledException") throw error;
           const reasons = (error as { CancellationReasons?: { Code?: string }[] })
             .CancellationReasons;
-          const refused =
-            (error as Error).name === "TransactionCanceledException" && reasons !== undefined
-              ? refusal(reasons)
-              : undefined;
-          throw refused ?? error;
+          // Not refused: another event's count on the same item at the same moment
+          // (TransactionConflict), or throttling. Retried, as a conflict.
+          throw (
+            refusal(reasons ?? []) ??
+            new TransientFailure("the guard's count met another event's at the same moment", {
+              conflict: "ordering",
+            })
+          );
         }
       },
     };
@@ -158,7 +166,7 @@ export class BlastRadiusGuard {
     );
   }
 
-  /** A source's changes in the rolling hour and its release, as this container knows them. */
+  /** A source's changes counted in the last hour or so, and its release, read afresh. */
   async status(source: string): Promise<{ changes: number; releasedUntil: number }> {
     const now = this.#now();
     this.#past.delete(source);
@@ -178,7 +186,7 @@ export class BlastRadiusGuard {
     if (cached !== undefined && cached.window === window && now - cached.readAt < PAST_CACHE_MS) {
       return cached;
     }
-    const pastKeys = Array.from({ length: WINDOWS_PER_HOUR - 1 }, (_, index) =>
+    const pastKeys = Array.from({ length: PAST_WINDOWS }, (_, index) =>
       sourceWindowKey(source, window - 1 - index),
     );
     const items = await this.#read([...pastKeys, releaseKey(source)]);
@@ -201,8 +209,10 @@ export class BlastRadiusGuard {
   async #read(keys: readonly string[]): Promise<Map<string, Record<string, AttributeValue>>> {
     const found = new Map<string, Record<string, AttributeValue>>();
     let wanted: Record<string, AttributeValue>[] = keys.map((key) => ({ id: { S: key } }));
-    // BatchGetItem may answer part of the keys (UnprocessedKeys): ask again for the rest.
+    // BatchGetItem may answer part of the keys (UnprocessedKeys): ask again for the rest, a little
+    // later each time.
     for (let round = 0; wanted.length > 0 && round < 5; round++) {
+      if (round > 0) await sleep(50 * 2 ** round * Math.random());
       const answer = await this.#client.send(
         new BatchGetItemCommand({
           RequestItems: { [this.#tableName]: { Keys: wanted, ConsistentRead: true } },
@@ -213,7 +223,9 @@ export class BlastRadiusGuard {
       }
       wanted = answer.UnprocessedKeys?.[this.#tableName]?.Keys ?? [];
     }
-    if (wanted.length > 0) throw new Error("the state table left keys unread (throttled)");
+    if (wanted.length > 0) {
+      throw new TransientFailure("the state table left the guard's counts unread (throttled)");
+    }
     return found;
   }
 }

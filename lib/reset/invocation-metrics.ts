@@ -113,15 +113,25 @@ export class InvocationMetrics {
   /** Prints the tallies (one document per cluster, one per dead-letter code) and clears them. */
   publish(metrics: Metrics): void {
     for (const [cluster, tally] of this.#tallies) {
-      metrics.addDimension("cluster", cluster);
-      // A second dimension set, `service` alone: the deployment's totals.
-      metrics.addDimensions({});
-      for (const name of COUNTS) metrics.addMetric(name, MetricUnit.Count, tally.counts[name]);
-      for (const ms of tally.recordMs) {
-        metrics.addMetric("RecordDuration", MetricUnit.Milliseconds, ms);
+      // Powertools flushes a document by itself when a metric reaches 100 values, dimensions
+      // dropped: values go out in documents of at most VALUES_PER_DOCUMENT each instead.
+      const recordMs = chunks(tally.recordMs);
+      const cupiMs = chunks(tally.cupiMs);
+      for (let document = 0; document < Math.max(1, recordMs.length, cupiMs.length); document++) {
+        metrics.addDimension("cluster", cluster);
+        // A second dimension set, `service` alone: the deployment's totals.
+        metrics.addDimensions({});
+        if (document === 0) {
+          for (const name of COUNTS) metrics.addMetric(name, MetricUnit.Count, tally.counts[name]);
+        }
+        for (const ms of recordMs[document] ?? []) {
+          metrics.addMetric("RecordDuration", MetricUnit.Milliseconds, ms);
+        }
+        for (const ms of cupiMs[document] ?? []) {
+          metrics.addMetric("CupiLatency", MetricUnit.Milliseconds, ms);
+        }
+        metrics.publishStoredMetrics();
       }
-      for (const ms of tally.cupiMs) metrics.addMetric("CupiLatency", MetricUnit.Milliseconds, ms);
-      metrics.publishStoredMetrics();
       for (const [code, count] of tally.deadLetteredByCode) {
         metrics.addDimension("cluster", cluster);
         metrics.addDimension("errorCode", code);
@@ -172,4 +182,13 @@ export class InvocationMetrics {
     );
     return cluster?.name ?? UNKNOWN_CLUSTER;
   }
+}
+
+/** Fewer values than Powertools' own flush at 100 (MAX_METRIC_VALUES_SIZE). */
+const VALUES_PER_DOCUMENT = 99;
+
+function chunks(values: readonly number[]): number[][] {
+  return Array.from({ length: Math.ceil(values.length / VALUES_PER_DOCUMENT) }, (_, index) =>
+    values.slice(index * VALUES_PER_DOCUMENT, (index + 1) * VALUES_PER_DOCUMENT),
+  );
 }

@@ -117,4 +117,32 @@ describe("InvocationMetrics", () => {
     tally.publish(metrics);
     expect(documents()).toHaveLength(3);
   });
+
+  it("sends many latencies in several documents, each with both dimension sets", () => {
+    const tally = new InvocationMetrics(config);
+    const latencies = Array.from({ length: 230 }, (_, index) => index);
+    tally.noteCupi(
+      [],
+      [report("https://cuc-pub.example.com", { attempts: 230 })],
+      new Map([["https://cuc-pub.example.com", latencies]]),
+    );
+    const { metrics, documents } = capturedMetrics();
+    tally.publish(metrics);
+    const published = documents() as {
+      CupiLatency?: number[];
+      CupiRequests?: number;
+      cluster?: string;
+      _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] };
+    }[];
+    expect(published.map((document) => document.CupiLatency?.length)).toEqual([99, 99, 32]);
+    expect(published.flatMap((document) => document.CupiLatency ?? [])).toEqual(latencies);
+    expect(published.map((document) => document.CupiRequests)).toEqual([230, undefined, undefined]);
+    for (const document of published) {
+      expect(document.cluster).toBe("default");
+      expect(document._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([
+        ["service", "cluster"],
+        ["service"],
+      ]);
+    }
+  });
 });
