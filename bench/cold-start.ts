@@ -12,6 +12,10 @@
  * SQS stand-in after publishing its outcome to a local EventBridge stand-in (the deployed default
  * bus): the first pays for what the handler loads lazily (the DLQ and outcome paths), the second
  * does not, so "load + first dead letter" shows what deferring moved rather than removed.
+ *
+ * Last, what the metrics cost (issue 14): the handler built twice with the same options, once with
+ * Powertools Metrics and once with bench/floor/metrics-stub.ts in its place, each imported in
+ * fresh processes, alternating; the difference of the medians.
  */
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -37,6 +41,8 @@ import {
 
 const execFileAsync = promisify(execFile);
 const FLOOR_ENTRY = "bench/floor/index.ts";
+const HANDLER_ENTRY = "functions/reset.ts";
+const METRICS_STUB = "bench/floor/metrics-stub.ts";
 
 export const TARGET_RATIO = 1.15;
 /** Issue 6: "bundle ≤ 1.2 MB", in decimal megabytes. */
@@ -285,6 +291,25 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
       handler,
       (result) => result.loadMs + (result.firstDeadLetterMs ?? NaN),
     );
+    const metrics = await weighMetrics(
+      esbuildOptions,
+      project,
+      work,
+      sizes.repetitions,
+      extension,
+      async (module) => {
+        const { stdout } = await execFileAsync(process.execPath, [runner, "module", module], {
+          env: environment,
+          timeout: 60_000,
+        });
+        const line = stdout.split("\n").find((candidate) => candidate.startsWith("COLD-START "));
+        if (line === undefined) throw new Error(`module load printed no result:\n${stdout}`);
+        return (JSON.parse(line.slice("COLD-START ".length)) as ChildResult).loadMs;
+      },
+    );
+    options.log(
+      `metrics: the handler loads in ${round(metrics.withMs)} ms with them, ${round(metrics.withoutMs)} ms without (medians): ${round(metrics.withMs - metrics.withoutMs)} ms; bundle +${metrics.bundleBytes} bytes`,
+    );
     const p90 = (results: ChildResult[]): number =>
       percentile(
         results.map((result) => result.loadMs).sort((a, b) => a - b),
@@ -310,6 +335,8 @@ export async function run(options: ColdStartOptions): Promise<BenchResult> {
         handlerFirstDeadLetterMs: round(firstDeadLetterMs),
         handlerSecondDeadLetterMs: round(secondDeadLetterMs),
         handlerLoadPlusFirstDeadLetterMs: round(loadPlusFirstDeadLetterMs),
+        metricsLoadMs: round(metrics.withMs - metrics.withoutMs),
+        metricsBundleBytes: metrics.bundleBytes,
         zipBytes,
         bundleBytes,
         sourceMapBytes,
@@ -455,5 +482,54 @@ async function startSqsStandIn(): Promise<{
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * What Powertools Metrics adds to the handler's load: the handler bundled twice with the
+ * deployment's esbuild options, with the module and with a stub of it, each imported
+ * `repetitions` times in fresh processes, alternating; medians.
+ */
+async function weighMetrics(
+  esbuildOptions: BuildOptions,
+  project: string,
+  work: string,
+  repetitions: number,
+  extension: string,
+  loadMs: (moduleUrl: string) => Promise<number>,
+): Promise<{ withMs: number; withoutMs: number; bundleBytes: number }> {
+  const bundles: Record<"with" | "without", string> = { with: "", without: "" };
+  for (const variant of ["with", "without"] as const) {
+    const outdir = join(work, `metrics-${variant}`);
+    await build({
+      ...esbuildOptions,
+      absWorkingDir: project,
+      entryPoints: [join(project, HANDLER_ENTRY)],
+      outdir,
+      logLevel: "silent",
+      ...(variant === "without"
+        ? {
+            alias: {
+              ...esbuildOptions.alias,
+              "@aws-lambda-powertools/metrics": join(project, METRICS_STUB),
+            },
+          }
+        : {}),
+    });
+    bundles[variant] = join(outdir, `reset${extension}`);
+  }
+  const times: Record<"with" | "without", number[]> = { with: [], without: [] };
+  for (let index = 0; index < repetitions; index += 1) {
+    const order = index % 2 === 0 ? (["with", "without"] as const) : (["without", "with"] as const);
+    for (const variant of order) {
+      times[variant].push(await loadMs(pathToFileURL(bundles[variant]).href));
+    }
+  }
+  const withBytes = (await stat(bundles.with)).size;
+  const withoutBytes = (await stat(bundles.without)).size;
+  return {
+    withMs: median(times.with),
+    withoutMs: median(times.without),
+    bundleBytes: withBytes - withoutBytes,
   };
 }

@@ -76,6 +76,19 @@ describe("bench/cold-start.ts (quick)", () => {
     expect(await readdir(join(workDir, "floor"))).toContain("index.mjs");
   });
 
+  it("weighs the metrics: the handler built with and without Powertools Metrics", async () => {
+    const withMetrics = await readFile(join(workDir, "metrics-with/reset.mjs"), "utf8");
+    const withoutMetrics = await readFile(join(workDir, "metrics-without/reset.mjs"), "utf8");
+    // The stub leaves the EMF serializer out; the real build has it.
+    expect(withMetrics).toContain("CloudWatchMetrics");
+    expect(withoutMetrics).not.toContain("CloudWatchMetrics");
+    expect(figures.metricsBundleBytes).toBe(
+      Buffer.byteLength(withMetrics) - Buffer.byteLength(withoutMetrics),
+    );
+    expect(Number.isFinite(figures.metricsLoadMs)).toBe(true);
+    expect(logged.some((line) => line.startsWith("metrics: the handler loads in"))).toBe(true);
+  });
+
   it("bundles the floor with the packaged function's esbuild options", async () => {
     const state = JSON.parse(
       await readFile(join(workDir, "package/serverless-state.json"), "utf8"),
