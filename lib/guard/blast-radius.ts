@@ -8,10 +8,14 @@ import {
   BatchGetItemCommand,
   type DynamoDBClient,
   PutItemCommand,
-  type TransactWriteItem,
   TransactWriteItemsCommand,
   type Update,
 } from "@aws-sdk/client-dynamodb";
+import {
+  type CancellationReasons,
+  cancellationReasons,
+  type TransactionRider,
+} from "../aws/transaction-riders.ts";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
 
 /**
@@ -39,13 +43,6 @@ export interface BlastRadiusGuardOptions {
   readonly limits: BlastRadiusLimits;
   /** For tests: the time, epoch ms. */
   readonly now?: () => number;
-}
-
-/** The guard's writes for one change (the shape of the ordering claim's ClaimRider). */
-export interface GuardWrites {
-  readonly items: readonly TransactWriteItem[];
-  refusal(reasons: readonly ({ readonly Code?: string } | undefined)[]): Error | undefined;
-  writeAlone(): Promise<void>;
 }
 
 /** What this container last read of a source's past windows and release. */
@@ -77,23 +74,18 @@ export class BlastRadiusGuard {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Counts the change, or refuses it (see the class), in a call of its own. */
-  async admit(eventId: string, source: string, objectId: string): Promise<void> {
-    await (await this.writesFor(eventId, source, objectId)).writeAlone();
-  }
-
   /**
-   * The conditional writes that count the change: to be sent in another transaction (the
-   * ordering claim's), whose cancellation reasons `refusal` reads, or alone (`writeAlone`).
+   * The conditional writes that count the change, or refuse it (see the class): sent in another
+   * transaction (the ordering claim's), whose cancellation reasons `refusal` reads, or alone.
    */
-  async writesFor(eventId: string, source: string, objectId: string): Promise<GuardWrites> {
+  async writesFor(eventId: string, source: string, objectId: string): Promise<TransactionRider> {
     const now = this.#now();
     const change = digest(eventId);
     const expiration = { N: String(Math.floor(now / 1000) + RETENTION_SECONDS) };
     const userLimit = this.#limits.userChangesPerHour;
     const writes: { readonly update: Update; readonly refusal: () => Error }[] = [
       {
-        update: this.#countIn(userHourKey(objectId, now), change, userLimit, expiration),
+        update: countIn(this.#tableName, userHourKey(objectId, now), change, userLimit, expiration),
         refusal: () =>
           new PermanentFailure(
             "ACTION_NOT_ALLOWED",
@@ -108,7 +100,13 @@ export class BlastRadiusGuard {
       if (!past.changes.has(change)) {
         const room = past.releasedUntil > now ? undefined : budget - past.changes.size;
         writes.push({
-          update: this.#countIn(sourceWindowKey(source, windowOf(now)), change, room, expiration),
+          update: countIn(
+            this.#tableName,
+            sourceWindowKey(source, windowOf(now)),
+            change,
+            room,
+            expiration,
+          ),
           refusal: () => {
             // Read afresh for the next event: an operator's release must not wait out the cache.
             this.#past.delete(source);
@@ -120,26 +118,22 @@ export class BlastRadiusGuard {
         });
       }
     }
-    const refusal = (reasons: readonly ({ readonly Code?: string } | undefined)[]) =>
+    const refusal = (reasons: CancellationReasons) =>
       writes.find((_, index) => reasons[index]?.Code === "ConditionalCheckFailed")?.refusal();
+    const items = writes.map(({ update }) => ({ Update: update }));
     return {
-      items: writes.map(({ update }) => ({ Update: update })),
+      items,
       refusal,
       writeAlone: async () => {
         try {
-          await this.#client.send(
-            new TransactWriteItemsCommand({
-              TransactItems: writes.map(({ update }) => ({ Update: update })),
-            }),
-          );
+          await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
         } catch (error) {
-          if ((error as Error).name !== "TransactionCanceledException") throw error;
-          const reasons = (error as { CancellationReasons?: { Code?: string }[] })
-            .CancellationReasons;
+          const reasons = cancellationReasons(error);
+          if (reasons === undefined) throw error;
           // Not refused: another event's count on the same item at the same moment
           // (TransactionConflict), or throttling. Retried, as a conflict.
           throw (
-            refusal(reasons ?? []) ??
+            refusal(reasons) ??
             new TransientFailure("the guard's count met another event's at the same moment", {
               conflict: "ordering",
             })
@@ -195,15 +189,6 @@ export class BlastRadiusGuard {
     const reading = { readAt: now, window, changes, releasedUntil };
     this.#past.set(source, reading);
     return reading;
-  }
-
-  #countIn(
-    key: string,
-    change: string,
-    room: number | undefined,
-    expiration: AttributeValue,
-  ): Update {
-    return countIn(this.#tableName, key, change, room, expiration);
   }
 
   async #read(keys: readonly string[]): Promise<Map<string, Record<string, AttributeValue>>> {

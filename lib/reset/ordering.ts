@@ -7,6 +7,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { cancellationReasons, type TransactionRider } from "../aws/transaction-riders.ts";
 import type { CredentialKind } from "../cupi/types.ts";
 import type { ResetEvent } from "../events/contract.ts";
 import { PermanentFailure, TransientFailure } from "../outcome/failures.ts";
@@ -53,7 +54,7 @@ export class OrderingGuard {
     kinds: readonly CredentialKind[],
     lockedUntil: number,
     alongside?: ClaimAlongside,
-    rider?: ClaimRider,
+    rider?: TransactionRider,
   ): Promise<Claim> {
     const occurredAt = Date.parse(event.occurredAt);
     const claimed: [string, CredentialKind | undefined][] = kinds.map((kind) => [
@@ -133,7 +134,7 @@ export class OrderingGuard {
     claimed: readonly [string, CredentialKind | undefined][],
     lockedUntil: number,
     alongside: ClaimAlongside | undefined,
-    rider: ClaimRider | undefined,
+    rider: TransactionRider | undefined,
   ): Promise<Claim | undefined> {
     const occurredAt = Date.parse(event.occurredAt);
     const holder = {
@@ -173,9 +174,9 @@ export class OrderingGuard {
     try {
       await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     } catch (error) {
-      if ((error as Error).name !== "TransactionCanceledException") throw error;
-      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-      const refusal = rider?.refusal((reasons ?? []).slice(riderAt));
+      const reasons = cancellationReasons(error);
+      if (reasons === undefined) throw error;
+      const refusal = rider?.refusal(reasons.slice(riderAt));
       if (refusal !== undefined) throw refusal;
       return undefined;
     }
@@ -363,18 +364,6 @@ export interface ClaimAlongside {
   readonly items: readonly TransactWriteItem[];
   readonly kinds: readonly CredentialKind[];
   readonly changedBefore: number;
-}
-
-/**
- * Conditional writes of another concern that ride in the claim's call (the blast-radius guard's
- * counts): if one is refused, the claim fails with its error; when the claim is made step by step,
- * they are written alone first.
- */
-export interface ClaimRider {
-  readonly items: readonly TransactWriteItem[];
-  /** The error for a refusal among the riders' cancellation reasons (in `items` order), if any. */
-  refusal(reasons: readonly ({ readonly Code?: string } | undefined)[]): Error | undefined;
-  writeAlone(): Promise<void>;
 }
 
 /** An event's hold on a user's credentials. */
