@@ -340,6 +340,27 @@ export function takeServedLatencies(): Map<string, number[]> {
   );
 }
 
+/**
+ * What each host's limiter did between two readings of `limiterReports()` (an invocation's start
+ * and end): its counts as differences, its limit and pause as they are at the end.
+ */
+export function limiterReportsSince(
+  before: readonly LimiterReport[],
+  after: readonly LimiterReport[],
+): LimiterReport[] {
+  return after.map((report) => {
+    const previous = before.find((candidate) => candidate.origin === report.origin);
+    return {
+      ...report,
+      attempts: report.attempts - (previous?.attempts ?? 0),
+      served: report.served - (previous?.served ?? 0),
+      throttled: report.throttled - (previous?.throttled ?? 0),
+      decreases: report.decreases - (previous?.decreases ?? 0),
+      pauses: report.pauses - (previous?.pauses ?? 0),
+    };
+  });
+}
+
 /** Every CUC host's limiter in this process. */
 export function limiterReports(): LimiterReport[] {
   return [...limitersByOrigin].map(([origin, limiter]) => ({

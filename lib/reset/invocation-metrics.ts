@@ -87,27 +87,33 @@ export class InvocationMetrics {
   }
 
   /**
-   * What CUC's limiters saw during the invocation (reports before and after it, and the served
-   * requests' durations taken at its end), under the cluster of each origin.
+   * What CUC's limiters saw during the invocation (their reports of it, limiterReportsSince, and
+   * the served requests' durations taken at its end), under the cluster of each origin.
    */
   noteCupi(
-    before: readonly LimiterReport[],
-    after: readonly LimiterReport[],
+    invocation: readonly LimiterReport[],
     latencies: ReadonlyMap<string, readonly number[]>,
   ): void {
-    for (const report of after) {
-      const previous = before.find((candidate) => candidate.origin === report.origin);
-      const attempts = report.attempts - (previous?.attempts ?? 0);
-      const throttled = report.throttled - (previous?.throttled ?? 0);
-      const pauses = report.pauses - (previous?.pauses ?? 0);
-      const durations = latencies.get(report.origin) ?? [];
+    for (const { origin, attempts, throttled, pauses } of invocation) {
+      const durations = latencies.get(origin) ?? [];
       if (attempts + pauses === 0 && durations.length === 0) continue;
-      const tally = this.#tally(this.#clusterOfOrigin(report.origin));
+      const tally = this.#tally(this.#clusterOfOrigin(origin));
       tally.counts.CupiRequests += attempts;
       tally.counts.CupiThrottled += throttled;
       tally.counts.CupiPauses += pauses;
       tally.cupiMs.push(...durations);
     }
+  }
+
+  /** Records held because their source is over its budget, by source, every cluster together. */
+  heldBySource(): Map<string, number> {
+    const held = new Map<string, number>();
+    for (const tally of this.#tallies.values()) {
+      for (const [source, count] of tally.heldBySource) {
+        held.set(source, (held.get(source) ?? 0) + count);
+      }
+    }
+    return held;
   }
 
   /** Prints the tallies (one document per cluster, one per dead-letter code) and clears them. */

@@ -4,7 +4,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { ServiceConfig } from "../config/config.ts";
-import { limiterReports, takeServedLatencies } from "../cupi/limiter.ts";
+import { limiterReports, limiterReportsSince, takeServedLatencies } from "../cupi/limiter.ts";
 import { DeploymentFaultReport } from "./deployment-fault-report.ts";
 import { InvocationMetrics } from "./invocation-metrics.ts";
 import type { RecordOutcome } from "./record-outcome.ts";
@@ -13,8 +13,6 @@ import { logThrottling } from "./throttle-report.ts";
 export class InvocationReport {
   readonly #throttleBefore = limiterReports();
   readonly #deploymentFaults = new DeploymentFaultReport();
-  /** Records held because their source is over its budget, by source. */
-  readonly #held = new Map<string, number>();
   readonly #metrics: InvocationMetrics;
 
   constructor(config: ServiceConfig) {
@@ -27,24 +25,22 @@ export class InvocationReport {
   noteRecord(outcome: RecordOutcome, durationMs: number): void {
     this.#deploymentFaults.note(outcome);
     this.#metrics.noteRecord(outcome, durationMs);
-    if (outcome.status === "retry" && outcome.heldBy !== undefined) {
-      this.#held.set(outcome.heldBy, (this.#held.get(outcome.heldBy) ?? 0) + 1);
-    }
   }
 
   /** Logs the warnings and prints the metrics (when a Metrics instance is given). */
   end(logger: Logger, metrics: Metrics | undefined): void {
-    const throttleAfter = limiterReports();
-    logThrottling(logger, this.#throttleBefore, throttleAfter);
+    const cupi = limiterReportsSince(this.#throttleBefore, limiterReports());
+    logThrottling(logger, cupi);
     this.#deploymentFaults.log(logger);
-    if (this.#held.size > 0) {
+    const held = this.#metrics.heldBySource();
+    if (held.size > 0) {
       logger.warn(
         "a source exceeded its budget of changes per hour: its events are held, not applied, until a person decides (README: The blast-radius guard)",
-        { heldBySource: [...this.#held].map(([source, records]) => ({ source, records })) },
+        { heldBySource: [...held].map(([source, records]) => ({ source, records })) },
       );
     }
     if (metrics === undefined) return;
-    this.#metrics.noteCupi(this.#throttleBefore, throttleAfter, takeServedLatencies());
+    this.#metrics.noteCupi(cupi, takeServedLatencies());
     this.#metrics.publish(metrics);
   }
 }

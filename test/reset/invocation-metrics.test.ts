@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../lib/config/config.ts";
-import type { LimiterReport } from "../../lib/cupi/limiter.ts";
+import { type LimiterReport, limiterReportsSince } from "../../lib/cupi/limiter.ts";
 import type { ResetEvent } from "../../lib/events/contract.ts";
 import { InvocationMetrics } from "../../lib/reset/invocation-metrics.ts";
 import type { RecordOutcome } from "../../lib/reset/record-outcome.ts";
@@ -71,15 +71,17 @@ describe("InvocationMetrics", () => {
       5,
     );
     tally.noteCupi(
-      [
-        report("https://cuc-emea.example.com:8443", { attempts: 10, throttled: 1, pauses: 1 }),
-        report("https://cuc-pub.example.com", { attempts: 3 }),
-      ],
-      [
-        report("https://cuc-emea.example.com:8443", { attempts: 17, throttled: 4, pauses: 2 }),
-        // Nothing happened at the default cluster's CUC during this invocation.
-        report("https://cuc-pub.example.com", { attempts: 3 }),
-      ],
+      limiterReportsSince(
+        [
+          report("https://cuc-emea.example.com:8443", { attempts: 10, throttled: 1, pauses: 1 }),
+          report("https://cuc-pub.example.com", { attempts: 3 }),
+        ],
+        [
+          report("https://cuc-emea.example.com:8443", { attempts: 17, throttled: 4, pauses: 2 }),
+          // Nothing happened at the default cluster's CUC during this invocation.
+          report("https://cuc-pub.example.com", { attempts: 3 }),
+        ],
+      ),
       new Map([["https://cuc-emea.example.com:8443", [20, 25]]]),
     );
     const { metrics, documents } = capturedMetrics();
@@ -122,8 +124,7 @@ describe("InvocationMetrics", () => {
     const tally = new InvocationMetrics(config);
     const latencies = Array.from({ length: 230 }, (_, index) => index);
     tally.noteCupi(
-      [],
-      [report("https://cuc-pub.example.com", { attempts: 230 })],
+      limiterReportsSince([], [report("https://cuc-pub.example.com", { attempts: 230 })]),
       new Map([["https://cuc-pub.example.com", latencies]]),
     );
     const { metrics, documents } = capturedMetrics();
