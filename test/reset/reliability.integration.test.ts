@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { SimulatedUser } from "../../dev/cupi-simulator/index.ts";
+import type { FaultSpec, SimulatedUser } from "../../dev/cupi-simulator/index.ts";
 import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
 import {
   captureOutput,
@@ -95,6 +95,20 @@ async function deliver(...bodies: unknown[]): Promise<DeadLetterMessage[]> {
   const letters = await readDeadLetters(stack.sqs, stack.queues.dlqUrl);
   return letters.filter((letter) => isDeadLetterOf(letter, sent));
 }
+
+/**
+ * A PUT that lands unseen: two requests served as usual, then the PUT lands but its answer is
+ * lost, and every read that would tell fails (a GET is retried in the call: all four attempts).
+ */
+const LANDED_UNSEEN: FaultSpec[] = [
+  "none",
+  "none",
+  "drop-after-apply",
+  "drop",
+  "drop",
+  "drop",
+  "drop",
+];
 
 const puts = (objectId: string) =>
   stack.simulator.requests.filter(
@@ -300,15 +314,7 @@ describe("a reset whose answer was lost", () => {
     // The PUT lands but its answer is lost, and the check after it fails too: retried via SQS;
     // the next delivery's PUT is refused as a repeat, and the moved TimeChanged explains it.
     // (The check is a GET, retried in the call: all four of its attempts must fail.)
-    stack.simulator.injectFaults(
-      "none",
-      "none",
-      "drop-after-apply",
-      "drop",
-      "drop",
-      "drop",
-      "drop",
-    );
+    stack.simulator.injectFaults(...LANDED_UNSEEN);
     expect(await deliver(resetBruno("lost-2", "827150", "2026-11-30T10:02:00Z"))).toEqual([]);
     expect(stack.simulator.credentialOf(ids.bruno, "pin")).toMatchObject({
       value: "827150",
@@ -320,15 +326,7 @@ describe("a reset whose answer was lost", () => {
   it("settles an older event's lost PUT even when the newer event that took over failed first", async () => {
     const before = stack.simulator.credentialOf(ids.bruno, "pin").changes;
     // The older event: its PUT lands, the answer is lost, and so is every read that would tell.
-    stack.simulator.injectFaults(
-      "none",
-      "none",
-      "drop-after-apply",
-      "drop",
-      "drop",
-      "drop",
-      "drop",
-    );
+    stack.simulator.injectFaults(...LANDED_UNSEEN);
     const older = resetBruno("chain-older", "318264", "2026-11-30T10:03:00Z");
     const olderMessage = await send(stack.sqs, stack.queues.queueUrl, older);
     await pipeline.poller.pollOnce();
