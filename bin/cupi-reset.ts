@@ -18,7 +18,7 @@ import {
   Option,
 } from "@commander-js/extra-typings";
 import { DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS } from "../lib/config/config.ts";
-import { BlastRadiusGuard } from "../lib/guard/blast-radius.ts";
+import { BlastRadiusGuard, type BlastRadiusLimits } from "../lib/guard/blast-radius.ts";
 import {
   checkEventFiles,
   type FileOutcome,
@@ -252,8 +252,10 @@ guard
   .argument("<source>")
   .addOption(new Option("--table <name>", "the state table").env("STATE_TABLE"))
   .action(async (source, options) => {
-    const hour = await guardOn(required("--table", "STATE_TABLE", options.table)).status(source);
-    const budget = offlineRules().policy.budgetOf(source);
+    const { policy } = offlineRules();
+    const table = required("--table", "STATE_TABLE", options.table);
+    const hour = await guardOn(table, policy).status(source);
+    const budget = policy.budgetOf(source);
     console.log(describeSourceHour({ source, budget, ...hour }, Date.now()));
   });
 guard
@@ -277,7 +279,8 @@ policy instead.`,
   )
   .action(async (source, options) => {
     const until = Date.now() + options.for;
-    await guardOn(required("--table", "STATE_TABLE", options.table)).release(source, until);
+    const table = required("--table", "STATE_TABLE", options.table);
+    await guardOn(table, offlineRules().policy).release(source, until);
     console.log(`source ${source}: budget lifted until ${new Date(until).toISOString()}`);
   });
 
@@ -315,12 +318,8 @@ function required(flag: string, variable: string, value: string | undefined): st
 }
 
 /** The guard on the state table, with this shell's authorization policy for its limits. */
-function guardOn(tableName: string): BlastRadiusGuard {
-  return new BlastRadiusGuard({
-    client: new DynamoDBClient({}),
-    tableName,
-    limits: offlineRules().policy,
-  });
+function guardOn(tableName: string, limits: BlastRadiusLimits): BlastRadiusGuard {
+  return new BlastRadiusGuard({ client: new DynamoDBClient({}), tableName, limits });
 }
 
 function releaseDuration(value: string): number {
